@@ -1,0 +1,166 @@
+#pragma once
+// The event log: named topics split into partitions, each partition an ordered, append-only
+// sequence of records addressed by offset. Two implementations share this contract and one
+// conformance suite (tests/log_conformance_test.cc):
+//   - connectors/kafka_log.h: Apache Kafka through librdkafka, for clusters;
+//   - connectors/embedded_log.h: RocksDB on local disk, for a single machine.
+// Topic names given here are logical ("events"); an implementation may prefix them ("cpts.events").
+//
+// Contract:
+//   - A record goes to the partition murmur2(key) % partitions, as Kafka's Java client would put
+//     it (PartitionForKey), unless it names a partition explicitly. A record needs one of the two.
+//   - Append returns only once every record is durable, with one position per record, in the
+//     order given. Records of one Append that land in one partition keep their order there.
+//   - On failure nothing is acknowledged; on the embedded log nothing of the batch is written.
+//     On Kafka a failed Append may still have written some records (a timeout after the write):
+//     callers make appends idempotent above the log (ARCHITECTURE.md, decision 3).
+//   - Readers see records in offset order per partition, from any position.
+// Thread-safety: Log is thread-safe. LogReader and GroupConsumer are used by one thread at a time.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "events/status.h"
+#include "events/types.h"
+
+namespace cpts::log {
+
+struct Header {
+  std::string key;
+  std::string value;
+  bool operator==(const Header&) const = default;
+};
+
+// What a producer appends.
+struct Record {
+  std::string key;  // routes the record; the CPTS id for events and commands
+  std::string value;
+  std::vector<Header> headers;
+  int64_t timestamp_ms = 0;              // creation time, ms since the epoch; 0 means now
+  std::optional<Partition> partition;    // overrides the key's partition when set
+};
+
+// A record as read back.
+struct StoredRecord {
+  std::string topic;
+  Partition partition;
+  Offset offset;
+  int64_t timestamp_ms = 0;
+  std::string key;
+  std::string value;
+  std::vector<Header> headers;
+};
+
+struct TopicPartition {
+  std::string topic;
+  Partition partition;
+  auto operator<=>(const TopicPartition&) const = default;
+};
+
+// Where an appended record landed.
+struct Position {
+  Partition partition;
+  Offset offset;
+  bool operator==(const Position&) const = default;
+};
+
+struct TopicSpec {
+  std::string name;
+  int32_t partitions = 0;
+  // Keep only the newest record per key (the keys topic); every other topic keeps everything.
+  bool compacted = false;
+};
+
+// Told of partitions a group member gains and loses. Called from inside GroupConsumer::Poll, on
+// the polling thread: a member may catch up on a partition before returning.
+class GroupListener {
+ public:
+  virtual ~GroupListener() = default;
+  virtual void OnPartitionsAssigned(const std::vector<TopicPartition>& partitions) = 0;
+  virtual void OnPartitionsRevoked(const std::vector<TopicPartition>& partitions) = 0;
+};
+
+// Reads chosen partitions from chosen offsets, outside any group.
+class LogReader {
+ public:
+  virtual ~LogReader() = default;
+  // Starts (or restarts) reading `partition` at `from`.
+  virtual Status Assign(const TopicPartition& partition, Offset from) = 0;
+  virtual Status Unassign(const TopicPartition& partition) = 0;
+  // Up to max_records records from the assigned partitions, in offset order per partition;
+  // waits up to `timeout` when none is available, then returns an empty batch.
+  virtual Result<std::vector<StoredRecord>> Poll(std::chrono::milliseconds timeout,
+                                                 size_t max_records) = 0;
+};
+
+// A member of a consumer group over some topics: the group spreads the topics' partitions over
+// its members so each partition has one owner at a time. A member reads its partitions from the
+// group's committed offsets (from the beginning when none is committed).
+class GroupConsumer {
+ public:
+  virtual ~GroupConsumer() = default;
+  // Records of the owned partitions. Assignment changes are reported to the listener from here.
+  virtual Result<std::vector<StoredRecord>> Poll(std::chrono::milliseconds timeout,
+                                                 size_t max_records) = 0;
+  // Stores, for each partition, the offset of the next record to read.
+  virtual Status Commit(const std::vector<std::pair<TopicPartition, Offset>>& next_offsets) = 0;
+  // The committed next offset of a partition, or nullopt when the group never committed one.
+  virtual Result<std::optional<Offset>> Committed(const TopicPartition& partition) = 0;
+  virtual std::vector<TopicPartition> Assignment() const = 0;
+  // Leaves the group so its partitions move to other members at once. Idempotent.
+  virtual Status Close() = 0;
+};
+
+struct GroupOptions {
+  std::string group;
+  std::vector<std::string> topics;
+};
+
+class Log {
+ public:
+  virtual ~Log() = default;
+
+  // Creates the topic when absent. When present with another partition count, fails: changing
+  // the count moves keys between partitions and breaks per-key order (ARCHITECTURE.md, 10).
+  virtual Status EnsureTopic(const TopicSpec& spec) = 0;
+  virtual Result<int32_t> PartitionCount(std::string_view topic) = 0;
+
+  virtual Result<std::vector<Position>> Append(std::string_view topic,
+                                               std::span<const Record> records) = 0;
+
+  // The offset of the first record still kept, and one past the last record written.
+  virtual Result<Offset> BeginOffset(const TopicPartition& partition) = 0;
+  virtual Result<Offset> EndOffset(const TopicPartition& partition) = 0;
+
+  virtual Result<std::unique_ptr<LogReader>> OpenReader() = 0;
+  virtual Result<std::unique_ptr<GroupConsumer>> JoinGroup(const GroupOptions& options,
+                                                           GroupListener* listener) = 0;
+
+  // The largest record (key + value + headers) an Append accepts.
+  virtual size_t MaxRecordBytes() const = 0;
+};
+
+// Default: 1 MiB, Kafka's own default message size limit.
+inline constexpr size_t kDefaultMaxRecordBytes = 1 << 20;
+
+// Kafka's Java client partitioner: murmur2 of the key, made positive, modulo the partition count.
+uint32_t Murmur2(std::string_view data);
+Partition PartitionForKey(std::string_view key, int32_t partitions);
+
+// The checks both implementations run before an append: topic name shape, each record routable,
+// explicit partitions in range, sizes within the limit. Names the offending record by index.
+Status ValidateTopicName(std::string_view topic);
+Status ValidateRecords(std::string_view topic, std::span<const Record> records, int32_t partitions,
+                       size_t max_record_bytes);
+// The partition a valid record goes to.
+Partition RouteRecord(const Record& record, int32_t partitions);
+size_t RecordBytes(const Record& record);
+
+}  // namespace cpts::log
