@@ -147,8 +147,10 @@ class Log {
   virtual size_t MaxRecordBytes() const = 0;
 };
 
-// Default: 1 MiB, Kafka's own default message size limit.
-inline constexpr size_t kDefaultMaxRecordBytes = 1 << 20;
+// Default: 1,000,000 bytes, just under Kafka's default broker limit (message.max.bytes,
+// 1,048,588) once batch overhead is added, so a record the embedded log takes fits a default
+// Kafka cluster too.
+inline constexpr size_t kDefaultMaxRecordBytes = 1'000'000;
 
 // Kafka's Java client partitioner: murmur2 of the key, made positive, modulo the partition count.
 uint32_t Murmur2(std::string_view data);
