@@ -78,7 +78,9 @@ Result<ConfHandle> MakeConf(const KafkaLogOptions& options,
     return Status::Ok();
   };
   for (const auto& [k, v] : options.properties) {
-    if (kReservedProperties.count(k) > 0) {
+    const bool set_by_log = std::any_of(ours.begin(), ours.end(),
+                                        [&](const auto& kv) { return kv.first == k; });
+    if (kReservedProperties.count(k) > 0 || set_by_log) {
       return Status::InvalidArgument("Kafka property " + k +
                                      " is set by the log itself and cannot be overridden");
     }
@@ -382,7 +384,8 @@ Result<std::vector<Position>> KafkaLog::Append(std::string_view topic,
           producer_.get(), RD_KAFKA_V_TOPIC(physical.c_str()),
           RD_KAFKA_V_PARTITION(RouteRecord(r, *partitions).value()),
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
+          // No key is a null key, as Kafka clients write it, not an empty one.
+          RD_KAFKA_V_KEY(r.key.empty() ? nullptr : r.key.data(), r.key.size()),
           RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
           RD_KAFKA_V_TIMESTAMP(r.timestamp_ms), RD_KAFKA_V_HEADERS(headers),
           RD_KAFKA_V_OPAQUE(&call.slots[i]), RD_KAFKA_V_END);
@@ -502,13 +505,26 @@ class KafkaReader final : public LogReader {
                                      " is outside the log (it ends at " +
                                      std::to_string(end->value()) + ")");
     }
+    // Incremental changes only: replacing the whole assignment while fetches are in flight
+    // trips an assertion in librdkafka 2.0.2 (rd_kafka_assignment_partition_stopped,
+    // confluentinc/librdkafka#5573).
+    PartitionList list = OnePartitionList(tp, from);
+    const bool already_assigned = next_.count(tp) > 0;
     next_[tp] = from;
-    return ApplyAssignment();
+    if (already_assigned) {
+      rd_kafka_error_t* error = rd_kafka_seek_partitions(
+          consumer_.get(), list.get(), TimeoutMs(log_->options().request_timeout));
+      return TakeError(error, "moving the read position");
+    }
+    return TakeError(rd_kafka_incremental_assign(consumer_.get(), list.get()),
+                     "assigning a partition");
   }
 
   Status Unassign(const TopicPartition& tp) override {
-    next_.erase(tp);
-    return ApplyAssignment();
+    if (next_.erase(tp) == 0) return Status::Ok();
+    PartitionList list = OnePartitionList(tp, Offset(0));
+    return TakeError(rd_kafka_incremental_unassign(consumer_.get(), list.get()),
+                     "unassigning a partition");
   }
 
   Result<std::vector<StoredRecord>> Poll(std::chrono::milliseconds timeout,
@@ -517,7 +533,9 @@ class KafkaReader final : public LogReader {
     CPTS_RETURN_IF_ERROR(ConsumeSome(consumer_.get(), timeout, max_records, *log_,
                                      [&](StoredRecord r) {
                                        auto it = next_.find({r.topic, r.partition});
-                                       if (it == next_.end()) return;  // unassigned meanwhile
+                                       // Unassigned meanwhile. (Records fetched before a seek
+                                       // are dropped by librdkafka's op versions.)
+                                       if (it == next_.end()) return;
                                        it->second = r.offset.Next();
                                        out.push_back(std::move(r));
                                      }));
@@ -525,14 +543,19 @@ class KafkaReader final : public LogReader {
   }
 
  private:
-  Status ApplyAssignment() {
-    PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(next_.size())));
-    for (const auto& [tp, offset] : next_) {
-      rd_kafka_topic_partition_list_add(list.get(), log_->Physical(tp.topic).c_str(),
-                                        tp.partition.value())
-          ->offset = offset.value();
-    }
-    return FromKafka(rd_kafka_assign(consumer_.get(), list.get()), "assigning partitions");
+  PartitionList OnePartitionList(const TopicPartition& tp, Offset offset) const {
+    PartitionList list(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(list.get(), log_->Physical(tp.topic).c_str(),
+                                      tp.partition.value())
+        ->offset = offset.value();
+    return list;
+  }
+
+  static Status TakeError(rd_kafka_error_t* error, const std::string& what) {
+    if (error == nullptr) return Status::Ok();
+    const Status status = Status::Unavailable(what + ": " + rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+    return status;
   }
 
   KafkaLog* log_;

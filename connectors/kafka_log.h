@@ -27,8 +27,9 @@ struct KafkaLogOptions {
   // Default: "cpts.".
   std::string topic_prefix = "cpts.";
   // librdkafka properties passed through as is, for security (security.protocol, sasl.*, ssl.*)
-  // and tuning. Properties the log's guarantees rest on (enable.idempotence, acks,
-  // enable.auto.commit, ...) cannot be overridden: setting one is an error.
+  // and tuning. A property the log sets itself (enable.idempotence, acks, compression.type,
+  // enable.auto.commit, the timeouts above, ...) cannot be set here: that is an error, so no
+  // setting is silently ignored.
   std::map<std::string, std::string> properties;
   // How long a record may wait for its acknowledgement before Append fails. Default: 30 s.
   std::chrono::milliseconds delivery_timeout{30'000};

@@ -1,5 +1,6 @@
 #include "events/log.h"
 
+#include <cassert>
 #include <string>
 
 namespace cpts::log {
@@ -40,6 +41,7 @@ uint32_t Murmur2(std::string_view data) {
 }
 
 Partition PartitionForKey(std::string_view key, int32_t partitions) {
+  assert(partitions > 0);
   return Partition(static_cast<int32_t>((Murmur2(key) & 0x7fffffff) %
                                         static_cast<uint32_t>(partitions)));
 }

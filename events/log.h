@@ -154,6 +154,7 @@ inline constexpr size_t kDefaultMaxRecordBytes = 1'000'000;
 
 // Kafka's Java client partitioner: murmur2 of the key, made positive, modulo the partition count.
 uint32_t Murmur2(std::string_view data);
+// Precondition: partitions > 0 (topics are validated when created).
 Partition PartitionForKey(std::string_view key, int32_t partitions);
 
 // The checks both implementations run before an append: topic name shape, each record routable,

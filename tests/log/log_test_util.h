@@ -51,7 +51,9 @@ inline std::string UniqueTopicName(std::string_view test_name) {
 inline KafkaLogOptions KafkaTestOptions(const std::string& bootstrap) {
   KafkaLogOptions options;
   options.bootstrap_servers = bootstrap;
-  options.properties = {{"fetch.wait.max.ms", "10"}, {"log_level", "3"}};
+  // Brokers restart within a second in the fault tests: reconnect quickly rather than back off
+  // for up to 10 s as librdkafka does by default.
+  options.properties = {{"fetch.wait.max.ms", "10"}, {"reconnect.backoff.max.ms", "500"}};
   options.session_timeout = std::chrono::milliseconds(6000);
   return options;
 }

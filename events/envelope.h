@@ -1,0 +1,79 @@
+#pragma once
+// The envelope every event travels in: CloudEvents 1.0, structured JSON mode, with our extension
+// attributes for the stream (cptsid, sequence, prevhash), the cause (causationid, correlationid,
+// actor) and the conventions in force (schemaversion). docs/events.md is the reference.
+//
+// Contract:
+//   - This header holds the plain struct and the primitives the hash chain is built from:
+//     the canonical JSON rule, SHA-256, the deterministic event id, the time format.
+//     Turning an Envelope into bytes and back, with validation, is events/codec.h.
+//   - An Envelope is only built once its stream position is known: the command processor fills
+//     sequence, prevhash and id when it appends. A stored envelope never has sequence 0.
+// Thread-safety: plain values and pure functions; Sha256Hex initialises libsodium once,
+// thread-safely.
+
+#include <chrono>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "events/types.h"
+
+namespace cpts::events {
+
+inline constexpr std::string_view kSpecVersion = "1.0";
+inline constexpr std::string_view kDataContentType = "application/json";
+// The version of OUR envelope conventions: the extension set and the canonical-bytes rule the
+// hash chain relies on. Not the data's version, which is the type name's ".vN".
+inline constexpr int kSchemaVersion = 1;
+// prevhash of the first event of a stream: no previous event.
+inline constexpr std::string_view kGenesisHash =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+struct Envelope {
+  // CloudEvents core attributes.
+  std::string id;      // DeterministicEventId(cptsid, sequence)
+  std::string source;  // a URI-reference naming the producer; by convention "/cpts/<cptsid>"
+  std::string type;    // "fr.cpts.<area>.<fact>.vN", a type of the catalogue
+  std::string specversion = std::string(kSpecVersion);
+  std::string time;  // when the event was decided: RFC 3339 UTC, "2026-11-22T16:05:00.123Z"
+  std::string datacontenttype = std::string(kDataContentType);
+  std::optional<std::string> subject;  // the entity within the stream, e.g. "discharge/D-42"
+
+  // Extension attributes (CloudEvents requires lowercase names without separators).
+  std::string cptsid;  // the stream: one CPTS, or a region's stream for unrouted messages
+  Sequence sequence;   // 1-based, gapless within the stream; never 0 once built
+  std::string prevhash = std::string(kGenesisHash);  // hash of the stream's previous event
+  std::string causationid;                           // the command that caused the event
+  std::string correlationid;  // the wider flow; the command id when there is none
+  std::string actor;          // who: "user:alice", "hospital:250000015", "system:decider"
+  int schemaversion = kSchemaVersion;
+
+  nlohmann::json data = nlohmann::json::object();
+
+  bool operator==(const Envelope&) const = default;
+};
+
+// The canonical bytes of a JSON value: object keys sorted bytewise (nlohmann's std::map order),
+// no whitespace, strings as UTF-8 (not \u-escaped) with nlohmann's minimal escapes. Event data
+// holds no floating-point numbers (the catalogue has no such kind), so number formatting is
+// unambiguous. Invalid UTF-8 is replaced by U+FFFD so this never throws; validation
+// (events/codec.h) rejects such strings before anything is stored.
+std::string CanonicalJson(const nlohmann::json& value);
+
+// Lowercase hex SHA-256 (64 characters), through libsodium.
+std::string Sha256Hex(std::string_view bytes);
+
+// The id of the event at `sequence` in the stream of `cpts_id`: a UUID (version 8, RFC 9562)
+// made of the first 128 bits of SHA-256 over the canonical JSON ["fr.cpts.event",cpts_id,seq].
+// Derived from the stream position rather than the command: the position is ours (the single
+// writer owns it), whereas command ids come from outside. Re-deciding a command after a
+// rebalance yields the same id, and any reader can recompute and check it.
+std::string DeterministicEventId(std::string_view cpts_id, Sequence sequence);
+
+// `t` as the envelope's time attribute: RFC 3339 UTC with milliseconds, "...T16:05:00.123Z".
+std::string FormatEventTime(std::chrono::system_clock::time_point t);
+
+}  // namespace cpts::events
