@@ -443,6 +443,10 @@ Result<ConfHandle> KafkaLog::ConsumerConf(const std::string& group_id, bool in_g
       {"allow.auto.create.topics", "false"},
       {"session.timeout.ms", std::to_string(options_.session_timeout.count())},
       {"fetch.message.max.bytes", std::to_string(options_.max_record_bytes + 65536)},
+      // librdkafka 2.0 pauses fetching for a second once this many messages are queued; a replay
+      // drains the queue faster than that and would idle (bench/README.md). Memory stays bounded
+      // by queued.max.messages.kbytes (64 MiB).
+      {"queued.min.messages", "1000000"},
   };
   if (in_group) {
     ours.push_back({"partition.assignment.strategy", "cooperative-sticky"});

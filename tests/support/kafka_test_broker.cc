@@ -14,10 +14,12 @@
 // made from the loop are synchronous requests to the mock thread.
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -38,6 +40,21 @@
 #include <system_error>
 #include <utility>
 #include <vector>
+
+// Real Kafka brokers set TCP_NODELAY on the connections they accept; librdkafka's mock cluster
+// does not, so Nagle's algorithm holds each small response until the client's delayed ACK
+// (about 40 ms) and every produce round trip crawls. librdkafka calls accept() from this
+// process, so defining it here (forwarding to libc's) lets the broker behave like a real one.
+extern "C" int accept(int fd, sockaddr* __restrict addr, socklen_t* __restrict len) {
+  using AcceptFn = int (*)(int, sockaddr*, socklen_t*);
+  static const AcceptFn libc_accept = reinterpret_cast<AcceptFn>(dlsym(RTLD_NEXT, "accept"));
+  const int s = libc_accept(fd, addr, len);
+  if (s >= 0) {
+    const int one = 1;
+    (void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // best effort
+  }
+  return s;
+}
 
 namespace {
 

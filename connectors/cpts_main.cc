@@ -1,0 +1,371 @@
+// cpts: the command-line tool.
+//   cpts demo   appends a short, realistic story of one CPTS to the log and prints it back
+//   cpts read   prints every event of the log, decoded and checked, one per line
+// Both work on the embedded log under --data-dir (the default) or on Kafka with --kafka.
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <optional>
+
+#include "connectors/embedded_log.h"
+#include "connectors/kafka_log.h"
+#include "events/codec.h"
+#include "events/log.h"
+#include "events/pseudonym.h"
+#include "events/topics.h"
+
+namespace cpts {
+namespace {
+
+using nlohmann::json;
+
+struct LogFlags {
+  std::string data_dir = "data";  // Default: ./data
+  std::string kafka;              // bootstrap servers; empty = the embedded log
+  std::string topic_prefix = "cpts.";
+  std::vector<std::string> kafka_properties;  // "name=value"
+  int32_t partitions = topics::kDefaultPartitions;
+};
+
+void AddLogFlags(CLI::App& app, LogFlags& flags) {
+  app.add_option("--data-dir", flags.data_dir, "Directory of the embedded log")
+      ->capture_default_str();
+  app.add_option("--kafka", flags.kafka,
+                 "Kafka bootstrap servers (host:port,...): use Kafka instead of the embedded log");
+  app.add_option("--kafka-topic-prefix", flags.topic_prefix, "Prefix of the Kafka topic names")
+      ->capture_default_str();
+  app.add_option("--kafka-property", flags.kafka_properties,
+                 "librdkafka property name=value, e.g. security.protocol=SASL_SSL (repeatable)");
+  app.add_option("--partitions", flags.partitions,
+                 "Partitions of each topic, fixed when the topics are created")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+}
+
+// Opens the log the flags name and makes sure every topic exists with the expected partitions.
+Result<std::unique_ptr<log::Log>> OpenLog(const LogFlags& flags) {
+  Result<std::unique_ptr<log::Log>> opened = Status::Internal("no log");
+  if (flags.kafka.empty()) {
+    opened = log::OpenEmbeddedLog({.directory = flags.data_dir});
+  } else {
+    log::KafkaLogOptions options;
+    options.bootstrap_servers = flags.kafka;
+    options.topic_prefix = flags.topic_prefix;
+    for (const std::string& property : flags.kafka_properties) {
+      const size_t eq = property.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return Status::InvalidArgument("--kafka-property \"" + property +
+                                       "\" must read name=value");
+      }
+      options.properties[property.substr(0, eq)] = property.substr(eq + 1);
+    }
+    opened = log::OpenKafkaLog(options);
+  }
+  if (!opened.ok()) return opened;
+  for (const log::TopicSpec& spec : topics::AllTopics(flags.partitions)) {
+    CPTS_RETURN_IF_ERROR((*opened)->EnsureTopic(spec));
+  }
+  return opened;
+}
+
+// Every record of the events topic, in order within each partition.
+Status ForEachEvent(log::Log& log, const std::function<void(const log::StoredRecord&)>& visit) {
+  const std::string topic(topics::kEvents);
+  Result<int32_t> partitions = log.PartitionCount(topic);
+  if (!partitions.ok()) return partitions.status();
+  Result<std::unique_ptr<log::LogReader>> reader = log.OpenReader();
+  if (!reader.ok()) return reader.status();
+  for (int32_t p = 0; p < *partitions; ++p) {
+    const log::TopicPartition tp{topic, Partition(p)};
+    Result<Offset> end = log.EndOffset(tp);
+    if (!end.ok()) return end.status();
+    if (end->value() == 0) continue;
+    CPTS_RETURN_IF_ERROR((*reader)->Assign(tp, Offset(0)));
+    for (Offset next(0); next < *end;) {
+      Result<std::vector<log::StoredRecord>> batch =
+          (*reader)->Poll(std::chrono::seconds(10), 10000);
+      if (!batch.ok()) return batch.status();
+      if (batch->empty()) {
+        return Status::TimedOut("partition " + std::to_string(p) + " of " + topic +
+                                " stopped before its end offset " + std::to_string(end->value()));
+      }
+      for (const log::StoredRecord& r : *batch) {
+        visit(r);
+        next = r.offset.Next();
+      }
+    }
+    CPTS_RETURN_IF_ERROR((*reader)->Unassign(tp));
+  }
+  return Status::Ok();
+}
+
+std::string Shorten(std::string s, size_t max) {
+  if (s.size() > max) s = s.substr(0, max - 3) + "...";
+  return s;
+}
+
+// Prints the events (of one CPTS, or all); returns how many did not decode.
+Result<size_t> PrintEvents(log::Log& log, const std::string& only_cpts, bool as_json) {
+  size_t shown = 0, unreadable = 0;
+  Status status = ForEachEvent(log, [&](const log::StoredRecord& r) {
+    if (!only_cpts.empty() && r.key != only_cpts) return;
+    ++shown;
+    const std::string where =
+        "p" + std::to_string(r.partition.value()) + "@" + std::to_string(r.offset.value());
+    Result<events::DecodedEvent> decoded = events::Decode(r.value);
+    if (!decoded.ok()) {
+      ++unreadable;
+      std::cout << where << "  UNREADABLE  " << decoded.status().message() << "\n";
+      return;
+    }
+    const events::Envelope& e = decoded->envelope;
+    if (as_json) {
+      std::cout << r.value << "\n";
+      return;
+    }
+    std::cout << where << "  " << e.cptsid << " #" << e.sequence << "  " << e.time << "  "
+              << e.type << (decoded->upcast() ? " (stored as " + decoded->stored_type + ")" : "")
+              << "  " << Shorten(e.data.dump(), 110) << "  hash " << decoded->hash.substr(0, 12)
+              << "\n";
+  });
+  if (!status.ok()) return status;
+  std::cerr << shown << " events, " << unreadable << " unreadable\n";
+  return unreadable;
+}
+
+// The stream head of one CPTS: the sequence and hash of its last event, read from the log.
+struct StreamHead {
+  Sequence sequence{0};
+  std::string hash = std::string(events::kGenesisHash);
+};
+
+Result<StreamHead> ReadStreamHead(log::Log& log, const std::string& cpts_id) {
+  StreamHead head;
+  Status decode_error = Status::Ok();
+  Status status = ForEachEvent(log, [&](const log::StoredRecord& r) {
+    if (r.key != cpts_id || !decode_error.ok()) return;
+    Result<events::DecodedEvent> decoded = events::Decode(r.value);
+    if (!decoded.ok()) {
+      decode_error = decoded.status().WithContext("event at offset " +
+                                                  std::to_string(r.offset.value()));
+      return;
+    }
+    head.sequence = decoded->envelope.sequence;
+    head.hash = decoded->hash;
+  });
+  CPTS_RETURN_IF_ERROR(status);
+  CPTS_RETURN_IF_ERROR(decode_error);
+  return head;
+}
+
+// A demo story for CPTS du Haut-Doubs (Pontarlier), one of the seeds' territories: the CPTS is
+// registered, members join, a patient without a GP finds one, a discharge from the hospital of
+// Pontarlier is followed up by a home nurse, and a prevention campaign runs.
+std::vector<std::pair<std::string, json>> DemoStory(const std::string& patient,
+                                                    const std::string& participant) {
+  const std::string gp = "rpps:10001234565", nurse = "rpps:10002345675";
+  const std::string hospital = "250000452";
+  return {
+      {"fr.cpts.cpts.registered.v1",
+       {{"name", "CPTS du Haut-Doubs"},
+        {"territory", {"25462", "25411", "25413"}},
+        {"population", 68000},
+        {"region", "27"}}},
+      {"fr.cpts.cpts.aci_signed.v1",
+       {{"signed_on", "2026-06-15"},
+        {"starts_on", "2026-07-01"},
+        {"ends_on", "2031-06-30"},
+        {"cpam_signatory", "CPAM du Doubs"},
+        {"ars_signatory", "ARS Bourgogne-Franche-Comté"}}},
+      {"fr.cpts.membership.member_joined.v1",
+       {{"member_id", gp},
+        {"member_kind", "professional"},
+        {"profession", "general_practitioner"},
+        {"practice_mode", "maison_de_sante"},
+        {"commune", "25462"},
+        {"college", "Professionnels de santé libéraux"},
+        {"display_name", "Dr Claire Bourgeois"}}},
+      {"fr.cpts.membership.member_joined.v1",
+       {{"member_id", nurse},
+        {"member_kind", "professional"},
+        {"profession", "nurse"},
+        {"practice_mode", "group"},
+        {"commune", "25411"},
+        {"college", "Professionnels de santé libéraux"},
+        {"display_name", "Julien Petite, IDE"}}},
+      {"fr.cpts.membership.member_joined.v1",
+       {{"member_id", "finess:" + hospital},
+        {"member_kind", "structure"},
+        {"structure_kind", "hospital"},
+        {"commune", "25462"},
+        {"college", "Établissements et structures"},
+        {"display_name", "Centre hospitalier de Pontarlier"}}},
+      {"fr.cpts.access.gp_capacity_declared.v1", {{"gp", gp}, {"new_patients_capacity", 12}}},
+      {"fr.cpts.access.patient_registered.v2",
+       {{"patient", patient},
+        {"age_band", "70-79"},
+        {"ald", true},
+        {"c2s", false},
+        {"commune", "25411"},
+        {"registered_at", "2026-11-02T09:30:00+01:00"}}},
+      {"fr.cpts.access.referral_issued.v1",
+       {{"referral_id", "REF-0001"}, {"patient", patient}, {"gp", gp}}},
+      {"fr.cpts.access.referral_accepted.v1",
+       {{"referral_id", "REF-0001"}, {"patient", patient}, {"gp", gp}}},
+      {"fr.cpts.access.gp_assigned.v1",
+       {{"patient", patient}, {"gp", gp}, {"referral_id", "REF-0001"}}},
+      {"fr.cpts.discharge.notified.v1",
+       {{"discharge_id", "DIS-0001"},
+        {"finess", hospital},
+        {"movement_id", "MVT-20261120-0042"},
+        {"visit_id", "VIS-88123"},
+        {"patient", patient},
+        {"unit", "CARDIO"},
+        {"discharged_at", "2026-11-20T17:45:00+01:00"},
+        {"destination", "home"},
+        {"exit_mode", "8"},
+        {"gp", gp},
+        {"needs", {"home_nursing", "gp_visit"}},
+        {"commune", "25411"}}},
+      {"fr.cpts.followup.assigned.v1",
+       {{"followup_id", "FU-0001"},
+        {"discharge_id", "DIS-0001"},
+        {"professional", nurse},
+        {"need", "home_nursing"}}},
+      {"fr.cpts.followup.acknowledged.v1", {{"followup_id", "FU-0001"}, {"professional", nurse}}},
+      {"fr.cpts.followup.completed.v1",
+       {{"followup_id", "FU-0001"},
+        {"professional", nurse},
+        {"visited_at", "2026-11-21T10:00:00+01:00"}}},
+      {"fr.cpts.prevention.campaign_launched.v1",
+       {{"campaign_id", "CAMP-2026-MOIS-SANS-TABAC"},
+        {"theme", "tobacco"},
+        {"title", "Mois sans tabac 2026"},
+        {"target_population", 5000},
+        {"sites",
+         {{{"site_id", "S1"}, {"name", "Maison de santé de Pontarlier"}, {"commune", "25462"}},
+          {{"site_id", "S2"}, {"name", "Pharmacie de Morteau"}, {"commune", "25411"}}}},
+        {"starts_on", "2026-11-01"},
+        {"ends_on", "2026-11-30"}}},
+      {"fr.cpts.prevention.participation_recorded.v1",
+       {{"campaign_id", "CAMP-2026-MOIS-SANS-TABAC"},
+        {"site_id", "S2"},
+        {"participant", participant},
+        {"participated_at", "2026-11-12T11:00:00+01:00"}}},
+  };
+}
+
+int RunDemo(const LogFlags& flags) {
+  Result<std::unique_ptr<log::Log>> log = OpenLog(flags);
+  if (!log.ok()) {
+    std::cerr << "cpts demo: " << log.status().ToString() << "\n";
+    return 1;
+  }
+  const std::string cpts_id = "cpts-haut-doubs";
+  // Demo only: a fixed secret and DOMAIN.md's example NIRs. A deployment takes its secret from
+  // its configuration.
+  const std::string secret = "demo-secret-not-for-production-0123456789";
+  Result<std::string> patient = events::PatientPseudonym("253072B07300470", secret);
+  Result<std::string> participant = events::PatientPseudonym("295109912611193", secret);
+  if (!patient.ok() || !participant.ok()) {
+    std::cerr << "cpts demo: " << patient.status().ToString() << "\n";
+    return 1;
+  }
+  // Continue the stream where an earlier run left it: sequences stay gapless, hashes chained.
+  Result<StreamHead> head = ReadStreamHead(**log, cpts_id);
+  if (!head.ok()) {
+    std::cerr << "cpts demo: reading the stream of " << cpts_id << ": "
+              << head.status().ToString() << "\n";
+    return 1;
+  }
+  std::vector<log::Record> records;
+  const std::string now = events::FormatEventTime(std::chrono::system_clock::now());
+  Sequence sequence = head->sequence;
+  std::string prevhash = head->hash;
+  for (auto& [type, data] : DemoStory(*patient, *participant)) {
+    events::Envelope e;
+    e.cptsid = cpts_id;
+    sequence = sequence.Next();
+    e.sequence = sequence;
+    e.id = events::DeterministicEventId(cpts_id, sequence);
+    e.source = "/cpts/" + cpts_id;
+    e.type = type;
+    e.time = now;
+    e.prevhash = prevhash;
+    e.causationid = "demo-" + std::to_string(sequence.value());
+    e.correlationid = e.causationid;
+    e.actor = "system:demo";
+    e.data = std::move(data);
+    if (Status valid = events::ValidateEnvelope(e); !valid.ok()) {
+      std::cerr << "cpts demo: event #" << sequence << " (" << type
+                << ") is invalid: " << valid.ToString() << "\n";
+      return 1;
+    }
+    const std::string bytes = events::Encode(e);
+    prevhash = events::EventHash(e);
+    records.push_back({.key = cpts_id, .value = bytes});
+  }
+  Result<std::vector<log::Position>> positions = (*log)->Append(topics::kEvents, records);
+  if (!positions.ok()) {
+    std::cerr << "cpts demo: appending: " << positions.status().ToString() << "\n";
+    return 1;
+  }
+  std::cerr << "Appended " << records.size() << " events to " << cpts_id << " (#"
+            << head->sequence.Next() << " to #" << sequence << ") in "
+            << (flags.kafka.empty() ? "the embedded log at " + flags.data_dir
+                                    : "Kafka at " + flags.kafka)
+            << "; reading them back:\n";
+  Result<size_t> unreadable = PrintEvents(**log, cpts_id, /*as_json=*/false);
+  if (!unreadable.ok()) {
+    std::cerr << "cpts demo: reading back: " << unreadable.status().ToString() << "\n";
+    return 1;
+  }
+  std::cerr << "Run it again: the stream continues at #" << sequence.Next()
+            << ". Raw CloudEvents: cpts read --json"
+            << (flags.kafka.empty() ? " --data-dir " + flags.data_dir : " --kafka " + flags.kafka)
+            << "\n";
+  return *unreadable == 0 ? 0 : 1;
+}
+
+int RunRead(const LogFlags& flags, const std::string& only_cpts, bool as_json) {
+  Result<std::unique_ptr<log::Log>> log = OpenLog(flags);
+  if (!log.ok()) {
+    std::cerr << "cpts read: " << log.status().ToString() << "\n";
+    return 1;
+  }
+  Result<size_t> unreadable = PrintEvents(**log, only_cpts, as_json);
+  if (!unreadable.ok()) {
+    std::cerr << "cpts read: " << unreadable.status().ToString() << "\n";
+    return 1;
+  }
+  return *unreadable == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace cpts
+
+int main(int argc, char** argv) {
+  CLI::App app{"cpts: the CPTS event log's command-line tool"};
+  app.require_subcommand(1);
+
+  cpts::LogFlags demo_flags;
+  CLI::App* demo = app.add_subcommand(
+      "demo", "Append a demo story of one CPTS to the log and print it back");
+  cpts::AddLogFlags(*demo, demo_flags);
+
+  cpts::LogFlags read_flags;
+  std::string only_cpts;
+  bool as_json = false;
+  CLI::App* read = app.add_subcommand(
+      "read", "Print every event of the log, decoded and checked (exit 1 if any is unreadable)");
+  cpts::AddLogFlags(*read, read_flags);
+  read->add_option("--cpts", only_cpts, "Only this CPTS's stream (its id, e.g. cpts-haut-doubs)");
+  read->add_flag("--json", as_json, "Print the stored CloudEvents JSON, one per line");
+
+  CLI11_PARSE(app, argc, argv);
+  if (demo->parsed()) return cpts::RunDemo(demo_flags);
+  return cpts::RunRead(read_flags, only_cpts, as_json);
+}
