@@ -4,7 +4,6 @@
 // Both work on the embedded log under --data-dir (the default) or on Kafka with --kafka.
 
 #include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <iostream>
 #include <map>
@@ -126,10 +125,9 @@ Result<size_t> PrintEvents(log::Log& log, const std::string& only_cpts, bool as_
       std::cout << r.value << "\n";
       return;
     }
-    std::cout << where << "  " << e.cptsid << " #" << e.sequence << "  " << e.time << "  "
-              << e.type << (decoded->upcast() ? " (stored as " + decoded->stored_type + ")" : "")
-              << "  " << Shorten(e.data.dump(), 110) << "  hash " << decoded->hash.substr(0, 12)
-              << "\n";
+    std::cout << where << "  " << e.cptsid << " #" << e.sequence << "  " << e.time << "  " << e.type
+              << (decoded->upcast() ? " (stored as " + decoded->stored_type + ")" : "") << "  "
+              << Shorten(e.data.dump(), 110) << "  hash " << decoded->hash.substr(0, 12) << "\n";
   });
   if (!status.ok()) return status;
   std::cerr << shown << " events, " << unreadable << " unreadable\n";
@@ -149,8 +147,8 @@ Result<StreamHead> ReadStreamHead(log::Log& log, const std::string& cpts_id) {
     if (r.key != cpts_id || !decode_error.ok()) return;
     Result<events::DecodedEvent> decoded = events::Decode(r.value);
     if (!decoded.ok()) {
-      decode_error = decoded.status().WithContext("event at offset " +
-                                                  std::to_string(r.offset.value()));
+      decode_error =
+          decoded.status().WithContext("event at offset " + std::to_string(r.offset.value()));
       return;
     }
     head.sequence = decoded->envelope.sequence;
@@ -277,8 +275,8 @@ int RunDemo(const LogFlags& flags) {
   // Continue the stream where an earlier run left it: sequences stay gapless, hashes chained.
   Result<StreamHead> head = ReadStreamHead(**log, cpts_id);
   if (!head.ok()) {
-    std::cerr << "cpts demo: reading the stream of " << cpts_id << ": "
-              << head.status().ToString() << "\n";
+    std::cerr << "cpts demo: reading the stream of " << cpts_id << ": " << head.status().ToString()
+              << "\n";
     return 1;
   }
   std::vector<log::Record> records;
@@ -352,8 +350,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   cpts::LogFlags demo_flags;
-  CLI::App* demo = app.add_subcommand(
-      "demo", "Append a demo story of one CPTS to the log and print it back");
+  CLI::App* demo =
+      app.add_subcommand("demo", "Append a demo story of one CPTS to the log and print it back");
   cpts::AddLogFlags(*demo, demo_flags);
 
   cpts::LogFlags read_flags;

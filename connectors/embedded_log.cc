@@ -47,7 +47,9 @@ std::string RecordKey(std::string_view topic, Partition p, Offset o) {
   PutBe64(key, static_cast<uint64_t>(o.value()));
   return key;
 }
-Offset OffsetOfKey(std::string_view key) { return Offset(static_cast<int64_t>(GetBe(key.substr(key.size() - 8), 8))); }
+Offset OffsetOfKey(std::string_view key) {
+  return Offset(static_cast<int64_t>(GetBe(key.substr(key.size() - 8), 8)));
+}
 
 std::string GroupKey(std::string_view group, const TopicPartition& tp) {
   std::string key(group);
@@ -249,7 +251,8 @@ Result<std::unique_ptr<Log>> EmbeddedLog::Open(const EmbeddedLogOptions& options
       {kGroupsCf, rocksdb::ColumnFamilyOptions()},
   };
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, options.directory, families, &log->handles_, &raw);
+  rocksdb::Status s =
+      rocksdb::DB::Open(db_options, options.directory, families, &log->handles_, &raw);
   if (!s.ok()) {
     if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
       return Status::Unavailable("the data directory " + options.directory +
@@ -301,19 +304,11 @@ Status EmbeddedLog::LoadTopics() {
 }
 
 Status EmbeddedLog::EnsureTopic(const TopicSpec& spec) {
-  CPTS_RETURN_IF_ERROR(ValidateTopicName(spec.name));
-  if (spec.partitions <= 0 || spec.partitions > 10000) {
-    return Status::InvalidArgument("topic " + spec.name + ": partitions must be 1 to 10000, got " +
-                                   std::to_string(spec.partitions));
-  }
+  CPTS_RETURN_IF_ERROR(ValidateTopicSpec(spec));
   std::lock_guard lock(mu_);
   if (auto it = topics_.find(spec.name); it != topics_.end()) {
     if (it->second.partitions != spec.partitions) {
-      return Status::FailedPrecondition(
-          "topic " + spec.name + " has " + std::to_string(it->second.partitions) +
-          " partitions, the configuration asks for " + std::to_string(spec.partitions) +
-          ": changing the count would move CPTS streams between partitions; keep the existing "
-          "count, or migrate by replaying the log into a new data directory (docs/log.md)");
+      return PartitionCountMismatch("topic " + spec.name, it->second.partitions, spec.partitions);
     }
     return Status::Ok();
   }
@@ -322,7 +317,8 @@ Status EmbeddedLog::EnsureTopic(const TopicSpec& spec) {
   value.push_back(spec.compacted ? 1 : 0);
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync_writes;
-  CPTS_RETURN_IF_ERROR(FromRocks(db_->Put(wo, topics_cf_, spec.name, value), "creating topic " + spec.name));
+  CPTS_RETURN_IF_ERROR(
+      FromRocks(db_->Put(wo, topics_cf_, spec.name, value), "creating topic " + spec.name));
   topics_[spec.name] = TopicInfo{spec.partitions, spec.compacted};
   for (int32_t p = 0; p < spec.partitions; ++p) end_offsets_[{spec.name, Partition(p)}] = Offset(0);
   return Status::Ok();
@@ -331,19 +327,15 @@ Status EmbeddedLog::EnsureTopic(const TopicSpec& spec) {
 Result<int32_t> EmbeddedLog::PartitionCount(std::string_view topic) {
   std::lock_guard lock(mu_);
   auto it = topics_.find(topic);
-  if (it == topics_.end()) return Status::NotFound("topic " + std::string(topic) + " does not exist");
+  if (it == topics_.end())
+    return Status::NotFound("topic " + std::string(topic) + " does not exist");
   return it->second.partitions;
 }
 
 Status EmbeddedLog::CheckPartition(const TopicPartition& tp) {
   Result<int32_t> count = PartitionCount(tp.topic);
   if (!count.ok()) return count.status();
-  if (tp.partition.value() < 0 || tp.partition.value() >= *count) {
-    return Status::InvalidArgument("topic " + tp.topic + " has no partition " +
-                                   std::to_string(tp.partition.value()) + " (it has " +
-                                   std::to_string(*count) + ")");
-  }
-  return Status::Ok();
+  return ValidatePartition(tp, *count);
 }
 
 Result<std::vector<Position>> EmbeddedLog::Append(std::string_view topic,
@@ -439,9 +431,10 @@ Status EmbeddedLog::ReadPartition(const TopicPartition& tp, Offset from, size_t 
     r.partition = tp.partition;
     r.offset = OffsetOfKey(std::string_view(it->key().data(), it->key().size()));
     if (r.offset != expected) {
-      return Status::Corruption("partition " + tp.topic + "/" + std::to_string(tp.partition.value()) +
-                                " lacks offset " + std::to_string(expected.value()) +
-                                " (next stored is " + std::to_string(r.offset.value()) + ")");
+      return Status::Corruption("partition " + tp.topic + "/" +
+                                std::to_string(tp.partition.value()) + " lacks offset " +
+                                std::to_string(expected.value()) + " (next stored is " +
+                                std::to_string(r.offset.value()) + ")");
     }
     expected = expected.Next();
     CPTS_RETURN_IF_ERROR(DecodeRecord(std::string_view(it->value().data(), it->value().size()), r));
@@ -462,8 +455,8 @@ uint64_t EmbeddedLog::WaitForAppend(uint64_t seen_generation,
   return append_generation_;
 }
 
-Status EmbeddedLog::StoreGroupOffset(const std::string& group,
-                                     const std::vector<std::pair<TopicPartition, Offset>>& offsets) {
+Status EmbeddedLog::StoreGroupOffset(
+    const std::string& group, const std::vector<std::pair<TopicPartition, Offset>>& offsets) {
   rocksdb::WriteBatch batch;
   for (const auto& [tp, offset] : offsets) {
     CPTS_RETURN_IF_ERROR(CheckPartition(tp));
@@ -483,7 +476,8 @@ Result<std::optional<Offset>> EmbeddedLog::LoadGroupOffset(const std::string& gr
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), groups_cf_, GroupKey(group, tp), &value);
   if (s.IsNotFound()) return std::optional<Offset>();
   CPTS_RETURN_IF_ERROR(FromRocks(s, "reading offsets of group " + group));
-  if (value.size() != 8) return Status::Corruption("committed offset of group " + group + " does not decode");
+  if (value.size() != 8)
+    return Status::Corruption("committed offset of group " + group + " does not decode");
   return std::optional<Offset>(Offset(static_cast<int64_t>(GetBe(value, 8))));
 }
 
@@ -540,7 +534,8 @@ class PartitionCursor {
         const size_t room = max_records - out.size();
         if (room == 0) break;
         const size_t before = out.size();
-        CPTS_RETURN_IF_ERROR(log_->ReadPartition(tp, offset, round == 0 ? std::min(share, room) : room, out));
+        CPTS_RETURN_IF_ERROR(
+            log_->ReadPartition(tp, offset, round == 0 ? std::min(share, room) : room, out));
         if (out.size() > before) offset = out.back().offset.Next();
       }
     }
@@ -557,12 +552,7 @@ class EmbeddedReader final : public LogReader {
   Status Assign(const TopicPartition& tp, Offset from) override {
     Result<Offset> end = log_->EndOffset(tp);
     if (!end.ok()) return end.status();
-    if (from.value() < 0 || from > *end) {
-      return Status::InvalidArgument("position " + std::to_string(from.value()) + " of " +
-                                     tp.topic + "/" + std::to_string(tp.partition.value()) +
-                                     " is outside the log (it ends at " +
-                                     std::to_string(end->value()) + ")");
-    }
+    CPTS_RETURN_IF_ERROR(ValidateReadPosition(tp, from, *end));
     cursor_.Set(tp, from);
     return Status::Ok();
   }

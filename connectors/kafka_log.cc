@@ -35,11 +35,17 @@ using MessageHandle = std::unique_ptr<rd_kafka_message_t, KafkaDeleter>;
 using EventHandle = std::unique_ptr<rd_kafka_event_t, KafkaDeleter>;
 
 // Properties our guarantees rest on: a caller may not change them.
-const std::set<std::string> kReservedProperties = {
-    "enable.idempotence", "acks", "request.required.acks", "enable.auto.commit",
-    "enable.auto.offset.store", "partition.assignment.strategy", "group.id",
-    "bootstrap.servers", "metadata.broker.list", "max.in.flight.requests.per.connection",
-    "enable.gapless.guarantee"};
+const std::set<std::string> kReservedProperties = {"enable.idempotence",
+                                                   "acks",
+                                                   "request.required.acks",
+                                                   "enable.auto.commit",
+                                                   "enable.auto.offset.store",
+                                                   "partition.assignment.strategy",
+                                                   "group.id",
+                                                   "bootstrap.servers",
+                                                   "metadata.broker.list",
+                                                   "max.in.flight.requests.per.connection",
+                                                   "enable.gapless.guarantee"};
 
 std::string ErrName(rd_kafka_resp_err_t err) { return rd_kafka_err2str(err); }
 
@@ -78,8 +84,8 @@ Result<ConfHandle> MakeConf(const KafkaLogOptions& options,
     return Status::Ok();
   };
   for (const auto& [k, v] : options.properties) {
-    const bool set_by_log = std::any_of(ours.begin(), ours.end(),
-                                        [&](const auto& kv) { return kv.first == k; });
+    const bool set_by_log =
+        std::any_of(ours.begin(), ours.end(), [&](const auto& kv) { return kv.first == k; });
     if (kReservedProperties.count(k) > 0 || set_by_log) {
       return Status::InvalidArgument("Kafka property " + k +
                                      " is set by the log itself and cannot be overridden");
@@ -106,8 +112,8 @@ StoredRecord ToStored(const rd_kafka_message_t* m, const std::string& logical_to
     const char* name;
     const void* value;
     size_t size;
-    for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-                       RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
          ++i) {
       r.headers.push_back(
           Header{name, value != nullptr ? std::string(static_cast<const char*>(value), size) : ""});
@@ -171,7 +177,9 @@ class KafkaLog final : public Log {
                                                    GroupListener* listener) override;
   size_t MaxRecordBytes() const override { return options_.max_record_bytes; }
 
-  std::string Physical(std::string_view topic) const { return options_.topic_prefix + std::string(topic); }
+  std::string Physical(std::string_view topic) const {
+    return options_.topic_prefix + std::string(topic);
+  }
   std::string Logical(std::string_view physical) const {
     return std::string(physical.substr(std::min(physical.size(), options_.topic_prefix.size())));
   }
@@ -201,7 +209,8 @@ Result<std::unique_ptr<Log>> KafkaLog::Open(const KafkaLogOptions& options) {
   if (options.bootstrap_servers.empty()) {
     return Status::InvalidArgument("the Kafka log needs bootstrap servers (host:port,...)");
   }
-  if (options.max_record_bytes == 0) return Status::InvalidArgument("max_record_bytes must be positive");
+  if (options.max_record_bytes == 0)
+    return Status::InvalidArgument("max_record_bytes must be positive");
   if (!options.topic_prefix.empty()) {
     CPTS_RETURN_IF_ERROR(ValidateTopicName(options.topic_prefix).WithContext("topic_prefix"));
   }
@@ -315,20 +324,13 @@ Status KafkaLog::CreateTopic(const TopicSpec& spec) {
 }
 
 Status KafkaLog::EnsureTopic(const TopicSpec& spec) {
-  CPTS_RETURN_IF_ERROR(ValidateTopicName(spec.name));
+  CPTS_RETURN_IF_ERROR(ValidateTopicSpec(spec));
   CPTS_RETURN_IF_ERROR(ValidateTopicName(Physical(spec.name)));
-  if (spec.partitions <= 0 || spec.partitions > 10000) {
-    return Status::InvalidArgument("topic " + spec.name + ": partitions must be 1 to 10000, got " +
-                                   std::to_string(spec.partitions));
-  }
   Result<int32_t> existing = FetchPartitionCount(Physical(spec.name));
   if (existing.ok()) {
     if (*existing != spec.partitions) {
-      return Status::FailedPrecondition(
-          "Kafka topic " + Physical(spec.name) + " has " + std::to_string(*existing) +
-          " partitions, the configuration asks for " + std::to_string(spec.partitions) +
-          ": changing the count would move CPTS streams between partitions; keep the existing "
-          "count, or migrate by replaying into new topics (docs/log.md)");
+      return PartitionCountMismatch("Kafka topic " + Physical(spec.name), *existing,
+                                    spec.partitions);
     }
   } else if (existing.status().code() == StatusCode::kNotFound) {
     CPTS_RETURN_IF_ERROR(CreateTopic(spec));
@@ -343,12 +345,7 @@ Status KafkaLog::EnsureTopic(const TopicSpec& spec) {
 Status KafkaLog::CheckPartition(const TopicPartition& tp) {
   Result<int32_t> count = PartitionCount(tp.topic);
   if (!count.ok()) return count.status();
-  if (tp.partition.value() < 0 || tp.partition.value() >= *count) {
-    return Status::InvalidArgument("topic " + tp.topic + " has no partition " +
-                                   std::to_string(tp.partition.value()) + " (it has " +
-                                   std::to_string(*count) + ")");
-  }
-  return Status::Ok();
+  return ValidatePartition(tp, *count);
 }
 
 Result<std::vector<Position>> KafkaLog::Append(std::string_view topic,
@@ -380,15 +377,15 @@ Result<std::vector<Position>> KafkaLog::Append(std::string_view topic,
       ++call.produced;
     }
     while (true) {
-      const rd_kafka_resp_err_t err = rd_kafka_producev(
-          producer_.get(), RD_KAFKA_V_TOPIC(physical.c_str()),
-          RD_KAFKA_V_PARTITION(RouteRecord(r, *partitions).value()),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          // No key is a null key, as Kafka clients write it, not an empty one.
-          RD_KAFKA_V_KEY(r.key.empty() ? nullptr : r.key.data(), r.key.size()),
-          RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
-          RD_KAFKA_V_TIMESTAMP(r.timestamp_ms), RD_KAFKA_V_HEADERS(headers),
-          RD_KAFKA_V_OPAQUE(&call.slots[i]), RD_KAFKA_V_END);
+      const rd_kafka_resp_err_t err =
+          rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(physical.c_str()),
+                            RD_KAFKA_V_PARTITION(RouteRecord(r, *partitions).value()),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            // No key is a null key, as Kafka clients write it, not an empty one.
+                            RD_KAFKA_V_KEY(r.key.empty() ? nullptr : r.key.data(), r.key.size()),
+                            RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
+                            RD_KAFKA_V_TIMESTAMP(r.timestamp_ms), RD_KAFKA_V_HEADERS(headers),
+                            RD_KAFKA_V_OPAQUE(&call.slots[i]), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the poller drains it
         continue;
@@ -409,8 +406,9 @@ Result<std::vector<Position>> KafkaLog::Append(std::string_view topic,
     return FromKafka(produce_error, "appending to " + physical);
   }
   if (call.first_error != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return FromKafka(call.first_error, "appending to " + physical +
-                                           " (some records may have been written; retry the append)");
+    return FromKafka(
+        call.first_error,
+        "appending to " + physical + " (some records may have been written; retry the append)");
   }
   return std::move(call.positions);
 }
@@ -478,10 +476,10 @@ Status ConsumeSome(rd_kafka_t* rk, std::chrono::milliseconds timeout, size_t max
     }
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (IsTransientConsumerError(m->err)) continue;
-      const std::string where =
-          m->rkt != nullptr ? std::string(" on ") + rd_kafka_topic_name(m->rkt) + "/" +
-                                  std::to_string(m->partition)
-                            : std::string();
+      const std::string where = m->rkt != nullptr
+                                    ? std::string(" on ") + rd_kafka_topic_name(m->rkt) + "/" +
+                                          std::to_string(m->partition)
+                                    : std::string();
       return FromKafka(m->err, "consuming" + where + ": " + rd_kafka_message_errstr(m.get()));
     }
     on_record(ToStored(m.get(), log.Logical(rd_kafka_topic_name(m->rkt))));
@@ -503,12 +501,7 @@ class KafkaReader final : public LogReader {
     CPTS_RETURN_IF_ERROR(log_->CheckPartition(tp));
     Result<Offset> end = log_->EndOffset(tp);
     if (!end.ok()) return end.status();
-    if (from.value() < 0 || from > *end) {
-      return Status::InvalidArgument("position " + std::to_string(from.value()) + " of " +
-                                     tp.topic + "/" + std::to_string(tp.partition.value()) +
-                                     " is outside the log (it ends at " +
-                                     std::to_string(end->value()) + ")");
-    }
+    CPTS_RETURN_IF_ERROR(ValidateReadPosition(tp, from, *end));
     // Incremental changes only: replacing the whole assignment while fetches are in flight
     // trips an assertion in librdkafka 2.0.2 (rd_kafka_assignment_partition_stopped,
     // confluentinc/librdkafka#5573).
@@ -534,15 +527,15 @@ class KafkaReader final : public LogReader {
   Result<std::vector<StoredRecord>> Poll(std::chrono::milliseconds timeout,
                                          size_t max_records) override {
     std::vector<StoredRecord> out;
-    CPTS_RETURN_IF_ERROR(ConsumeSome(consumer_.get(), timeout, max_records, *log_,
-                                     [&](StoredRecord r) {
-                                       auto it = next_.find({r.topic, r.partition});
-                                       // Unassigned meanwhile. (Records fetched before a seek
-                                       // are dropped by librdkafka's op versions.)
-                                       if (it == next_.end()) return;
-                                       it->second = r.offset.Next();
-                                       out.push_back(std::move(r));
-                                     }));
+    CPTS_RETURN_IF_ERROR(
+        ConsumeSome(consumer_.get(), timeout, max_records, *log_, [&](StoredRecord r) {
+          auto it = next_.find({r.topic, r.partition});
+          // Unassigned meanwhile. (Records fetched before a seek
+          // are dropped by librdkafka's op versions.)
+          if (it == next_.end()) return;
+          it->second = r.offset.Next();
+          out.push_back(std::move(r));
+        }));
     return out;
   }
 
@@ -583,7 +576,8 @@ class KafkaGroupMember final : public GroupConsumer {
     (void)conf->release();
     consumer_.reset(rk);
     (void)rd_kafka_poll_set_consumer(rk);
-    PartitionList topics(rd_kafka_topic_partition_list_new(static_cast<int>(options.topics.size())));
+    PartitionList topics(
+        rd_kafka_topic_partition_list_new(static_cast<int>(options.topics.size())));
     for (const std::string& t : options.topics) {
       CPTS_RETURN_IF_ERROR(log_->PartitionCount(t).status());
       rd_kafka_topic_partition_list_add(topics.get(), log_->Physical(t).c_str(),
@@ -605,12 +599,14 @@ class KafkaGroupMember final : public GroupConsumer {
     if (closed_) return Status::FailedPrecondition("this group member has left its group");
     PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets.size())));
     for (const auto& [tp, offset] : next_offsets) {
-      if (offset.value() < 0) return Status::InvalidArgument("a committed offset cannot be negative");
+      if (offset.value() < 0)
+        return Status::InvalidArgument("a committed offset cannot be negative");
       rd_kafka_topic_partition_list_add(list.get(), log_->Physical(tp.topic).c_str(),
                                         tp.partition.value())
           ->offset = offset.value();
     }
-    return FromKafka(rd_kafka_commit(consumer_.get(), list.get(), /*async=*/0), "committing offsets");
+    return FromKafka(rd_kafka_commit(consumer_.get(), list.get(), /*async=*/0),
+                     "committing offsets");
   }
 
   Result<std::optional<Offset>> Committed(const TopicPartition& tp) override {
@@ -649,10 +645,12 @@ class KafkaGroupMember final : public GroupConsumer {
       rd_kafka_error_t* error = rd_kafka_incremental_assign(rk, partitions);
       if (error != nullptr) rd_kafka_error_destroy(error);
       self->owned_.insert(self->owned_.end(), changed.begin(), changed.end());
-      if (self->listener_ != nullptr && !changed.empty()) self->listener_->OnPartitionsAssigned(changed);
+      if (self->listener_ != nullptr && !changed.empty())
+        self->listener_->OnPartitionsAssigned(changed);
     } else {
       // Revoked, or lost after a session timeout: either way this member no longer owns them.
-      if (self->listener_ != nullptr && !changed.empty()) self->listener_->OnPartitionsRevoked(changed);
+      if (self->listener_ != nullptr && !changed.empty())
+        self->listener_->OnPartitionsRevoked(changed);
       rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk, partitions);
       if (error != nullptr) rd_kafka_error_destroy(error);
       for (const TopicPartition& tp : changed) {

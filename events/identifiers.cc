@@ -43,7 +43,8 @@ Status CheckNir(std::string_view nir) {
   const std::string_view key = nir.substr(13, 2);
   if (number[0] != '1' && number[0] != '2' && number[0] != '3' && number[0] != '4' &&
       number[0] != '7' && number[0] != '8') {
-    return Status::InvalidArgument("a NIR starts with 1, 2 (sex) or 3, 4, 7, 8 (temporary numbers)");
+    return Status::InvalidArgument(
+        "a NIR starts with 1, 2 (sex) or 3, 4, 7, 8 (temporary numbers)");
   }
   const std::string_view dept = std::string_view(number).substr(5, 2);
   if (dept == "2A" || dept == "2a") {
@@ -55,7 +56,8 @@ Status CheckNir(std::string_view nir) {
     return Status::InvalidArgument(
         "a NIR has digits only, except 2A or 2B as département (characters 6-7)");
   }
-  if (!AllDigits(key)) return Status::InvalidArgument("a NIR's key (last 2 characters) is 2 digits");
+  if (!AllDigits(key))
+    return Status::InvalidArgument("a NIR's key (last 2 characters) is 2 digits");
   const uint64_t value = std::stoull(number);
   const int expected = 97 - static_cast<int>(value % 97);
   if (std::stoi(std::string(key)) != expected) {
@@ -109,11 +111,12 @@ Status CheckFiness(std::string_view finess) {
 }
 
 Status CheckInseeCommune(std::string_view code) {
-  const bool corsica = code.size() == 5 && (code.substr(0, 2) == "2A" || code.substr(0, 2) == "2B") &&
+  const bool corsica = code.size() == 5 &&
+                       (code.substr(0, 2) == "2A" || code.substr(0, 2) == "2B") &&
                        AllDigits(code.substr(2));
   if (code.size() != 5 || !(AllDigits(code) || corsica)) {
-    return Status::InvalidArgument(Quoted(code) +
-                                   " is not an INSEE commune code (5 digits, or 2A/2B then 3 digits)");
+    return Status::InvalidArgument(
+        Quoted(code) + " is not an INSEE commune code (5 digits, or 2A/2B then 3 digits)");
   }
   if (code.substr(0, 2) == "20") {
     return Status::InvalidArgument(Quoted(code) +

@@ -42,8 +42,8 @@ uint32_t Murmur2(std::string_view data) {
 
 Partition PartitionForKey(std::string_view key, int32_t partitions) {
   assert(partitions > 0);
-  return Partition(static_cast<int32_t>((Murmur2(key) & 0x7fffffff) %
-                                        static_cast<uint32_t>(partitions)));
+  return Partition(
+      static_cast<int32_t>((Murmur2(key) & 0x7fffffff) % static_cast<uint32_t>(partitions)));
 }
 
 Status ValidateTopicName(std::string_view topic) {
@@ -75,10 +75,9 @@ Status ValidateRecords(std::string_view topic, std::span<const Record> records, 
     const std::string where = "record " + std::to_string(i) + " for topic " + std::string(topic);
     if (r.partition.has_value()) {
       if (r.partition->value() < 0 || r.partition->value() >= partitions) {
-        return Status::InvalidArgument(where + ": partition " +
-                                       std::to_string(r.partition->value()) +
-                                       " does not exist (the topic has " +
-                                       std::to_string(partitions) + " partitions)");
+        return Status::InvalidArgument(
+            where + ": partition " + std::to_string(r.partition->value()) +
+            " does not exist (the topic has " + std::to_string(partitions) + " partitions)");
       }
     } else if (r.key.empty()) {
       return Status::InvalidArgument(where +
@@ -100,9 +99,44 @@ Status ValidateRecords(std::string_view topic, std::span<const Record> records, 
   return Status::Ok();
 }
 
+Status ValidateTopicSpec(const TopicSpec& spec) {
+  CPTS_RETURN_IF_ERROR(ValidateTopicName(spec.name));
+  if (spec.partitions <= 0 || spec.partitions > 10000) {
+    return Status::InvalidArgument("topic " + spec.name + ": partitions must be 1 to 10000, got " +
+                                   std::to_string(spec.partitions));
+  }
+  return Status::Ok();
+}
+
+Status PartitionCountMismatch(const std::string& where, int32_t existing, int32_t wanted) {
+  return Status::FailedPrecondition(
+      where + " has " + std::to_string(existing) + " partitions, the configuration asks for " +
+      std::to_string(wanted) +
+      ": changing the count would move CPTS streams between partitions; keep the existing "
+      "count, or migrate by replaying the log into new topics (docs/log.md)");
+}
+
+Status ValidatePartition(const TopicPartition& tp, int32_t partitions) {
+  if (tp.partition.value() < 0 || tp.partition.value() >= partitions) {
+    return Status::InvalidArgument("topic " + tp.topic + " has no partition " +
+                                   std::to_string(tp.partition.value()) + " (it has " +
+                                   std::to_string(partitions) + ")");
+  }
+  return Status::Ok();
+}
+
+Status ValidateReadPosition(const TopicPartition& tp, Offset from, Offset end) {
+  if (from.value() < 0 || from > end) {
+    return Status::InvalidArgument("position " + std::to_string(from.value()) + " of " + tp.topic +
+                                   "/" + std::to_string(tp.partition.value()) +
+                                   " is outside the log (it ends at " +
+                                   std::to_string(end.value()) + ")");
+  }
+  return Status::Ok();
+}
+
 Partition RouteRecord(const Record& record, int32_t partitions) {
-  return record.partition.has_value() ? *record.partition
-                                      : PartitionForKey(record.key, partitions);
+  return record.partition.has_value() ? *record.partition : PartitionForKey(record.key, partitions);
 }
 
 }  // namespace cpts::log

@@ -43,8 +43,8 @@ struct Record {
   std::string key;  // routes the record; the CPTS id for events and commands
   std::string value;
   std::vector<Header> headers;
-  int64_t timestamp_ms = 0;              // creation time, ms since the epoch; 0 means now
-  std::optional<Partition> partition;    // overrides the key's partition when set
+  int64_t timestamp_ms = 0;            // creation time, ms since the epoch; 0 means now
+  std::optional<Partition> partition;  // overrides the key's partition when set
 };
 
 // A record as read back.
@@ -162,6 +162,15 @@ Partition PartitionForKey(std::string_view key, int32_t partitions);
 Status ValidateTopicName(std::string_view topic);
 Status ValidateRecords(std::string_view topic, std::span<const Record> records, int32_t partitions,
                        size_t max_record_bytes);
+// Shared by both implementations so they accept, refuse and word things alike.
+Status ValidateTopicSpec(const TopicSpec& spec);
+// The refusal of a topic that exists with another partition count; `where` names the topic as
+// the operator sees it ("topic events", "Kafka topic cpts.events").
+Status PartitionCountMismatch(const std::string& where, int32_t existing, int32_t wanted);
+Status ValidatePartition(const TopicPartition& tp, int32_t partitions);
+// A read may start anywhere from 0 to the end offset, inclusive.
+Status ValidateReadPosition(const TopicPartition& tp, Offset from, Offset end);
+
 // The partition a valid record goes to.
 Partition RouteRecord(const Record& record, int32_t partitions);
 size_t RecordBytes(const Record& record);

@@ -29,7 +29,9 @@ class [[nodiscard]] Status {
  public:
   Status() = default;
   static Status Ok() { return Status(); }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
   static Status FailedPrecondition(std::string m) {
@@ -88,8 +90,8 @@ class [[nodiscard]] Result {
 }  // namespace cpts
 
 // Returns early from the enclosing function when `expr` yields a failed Status.
-#define CPTS_RETURN_IF_ERROR(expr)           \
-  do {                                       \
-    ::cpts::Status cpts_status_ = (expr);    \
+#define CPTS_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::cpts::Status cpts_status_ = (expr);        \
     if (!cpts_status_.ok()) return cpts_status_; \
   } while (0)

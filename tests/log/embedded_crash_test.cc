@@ -87,7 +87,8 @@ TEST(EmbeddedLogCrashTest, EveryAcknowledgedBatchSurvivesSigkillWholeAndExactlyO
   ASSERT_TRUE(log.ok());
   const TopicPartition p0{"crash", Partition(0)};
   const Offset end = *(*log)->EndOffset(p0);
-  auto positions = (*log)->Append("crash", std::vector<Record>{{.value = "after", .partition = Partition(0)}});
+  auto positions =
+      (*log)->Append("crash", std::vector<Record>{{.value = "after", .partition = Partition(0)}});
   ASSERT_TRUE(positions.ok());
   EXPECT_EQ((*positions)[0].offset, end);
 }
@@ -97,7 +98,8 @@ TEST(EmbeddedLogCrashTest, ASecondProcessCannotOpenADirectoryInUse) {
   auto first = OpenEmbeddedLog({.directory = dir.path()});
   ASSERT_TRUE(first.ok());
   // RocksDB's lock is per process; a child process is the honest way to test it.
-  auto child = test::ChildProcess::Spawn({test::BinaryPath("cpts-log-crash-writer"), dir.path(), "1", "1"});
+  auto child =
+      test::ChildProcess::Spawn({test::BinaryPath("cpts-log-crash-writer"), dir.path(), "1", "1"});
   ASSERT_TRUE(child.ok());
   auto status = (*child)->Wait(std::chrono::seconds(30));
   ASSERT_TRUE(status.ok());

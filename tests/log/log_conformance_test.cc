@@ -89,7 +89,8 @@ class LogConformanceTest : public ::testing::TestWithParam<std::string> {
       env_ = std::make_unique<KafkaEnvironment>();
     }
     // A topic name unique to this test, so tests sharing one broker never see each other.
-    topic_ = logtest::UniqueTopicName(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    topic_ =
+        logtest::UniqueTopicName(::testing::UnitTest::GetInstance()->current_test_info()->name());
   }
   Log& log() { return env_->log(); }
 
@@ -193,7 +194,8 @@ TEST_P(LogConformanceTest, ARecordAtTheSizeLimitIsAccepted) {
 
 TEST_P(LogConformanceTest, APartitionOutOfRangeIsRejected) {
   env_->CreateTopic(topic_, 2);
-  auto result = log().Append(topic_, std::vector<Record>{Record{.value = "v", .partition = Partition(2)}});
+  auto result =
+      log().Append(topic_, std::vector<Record>{Record{.value = "v", .partition = Partition(2)}});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(result.status().message().find("partition 2 does not exist"), std::string::npos);
