@@ -29,7 +29,8 @@ struct LogFlags {
   int32_t partitions = topics::kDefaultPartitions;
 };
 
-void AddLogFlags(CLI::App& app, LogFlags& flags) {
+// `creates_topics`: the command may create the topics, so it takes their partition count.
+void AddLogFlags(CLI::App& app, LogFlags& flags, bool creates_topics) {
   app.add_option("--data-dir", flags.data_dir, "Directory of the embedded log")
       ->capture_default_str();
   app.add_option("--kafka", flags.kafka,
@@ -38,17 +39,23 @@ void AddLogFlags(CLI::App& app, LogFlags& flags) {
       ->capture_default_str();
   app.add_option("--kafka-property", flags.kafka_properties,
                  "librdkafka property name=value, e.g. security.protocol=SASL_SSL (repeatable)");
-  app.add_option("--partitions", flags.partitions,
-                 "Partitions of each topic, fixed when the topics are created")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 10000));
+  if (creates_topics) {
+    app.add_option("--partitions", flags.partitions,
+                   "Partitions of each topic, fixed when the topics are created")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 10000));
+  }
 }
 
-// Opens the log the flags name and makes sure every topic exists with the expected partitions.
-Result<std::unique_ptr<log::Log>> OpenLog(const LogFlags& flags) {
+enum class OpenMode { kCreateTopics, kReadOnly };
+
+// Opens the log the flags name. kCreateTopics makes sure every topic exists with the expected
+// partitions; kReadOnly changes nothing and fails when there is no log to read.
+Result<std::unique_ptr<log::Log>> OpenLog(const LogFlags& flags, OpenMode mode) {
   Result<std::unique_ptr<log::Log>> opened = Status::Internal("no log");
   if (flags.kafka.empty()) {
-    opened = log::OpenEmbeddedLog({.directory = flags.data_dir});
+    opened = log::OpenEmbeddedLog(
+        {.directory = flags.data_dir, .create_if_missing = mode == OpenMode::kCreateTopics});
   } else {
     log::KafkaLogOptions options;
     options.bootstrap_servers = flags.kafka;
@@ -63,7 +70,7 @@ Result<std::unique_ptr<log::Log>> OpenLog(const LogFlags& flags) {
     }
     opened = log::OpenKafkaLog(options);
   }
-  if (!opened.ok()) return opened;
+  if (!opened.ok() || mode == OpenMode::kReadOnly) return opened;
   for (const log::TopicSpec& spec : topics::AllTopics(flags.partitions)) {
     CPTS_RETURN_IF_ERROR((*opened)->EnsureTopic(spec));
   }
@@ -257,7 +264,7 @@ std::vector<std::pair<std::string, json>> DemoStory(const std::string& patient,
 }
 
 int RunDemo(const LogFlags& flags) {
-  Result<std::unique_ptr<log::Log>> log = OpenLog(flags);
+  Result<std::unique_ptr<log::Log>> log = OpenLog(flags, OpenMode::kCreateTopics);
   if (!log.ok()) {
     std::cerr << "cpts demo: " << log.status().ToString() << "\n";
     return 1;
@@ -268,9 +275,11 @@ int RunDemo(const LogFlags& flags) {
   const std::string secret = "demo-secret-not-for-production-0123456789";
   Result<std::string> patient = events::PatientPseudonym("253072B07300470", secret);
   Result<std::string> participant = events::PatientPseudonym("295109912611193", secret);
-  if (!patient.ok() || !participant.ok()) {
-    std::cerr << "cpts demo: " << patient.status().ToString() << "\n";
-    return 1;
+  for (const Result<std::string>* pseudonym : {&patient, &participant}) {
+    if (!pseudonym->ok()) {
+      std::cerr << "cpts demo: " << pseudonym->status().ToString() << "\n";
+      return 1;
+    }
   }
   // Continue the stream where an earlier run left it: sequences stay gapless, hashes chained.
   Result<StreamHead> head = ReadStreamHead(**log, cpts_id);
@@ -329,7 +338,7 @@ int RunDemo(const LogFlags& flags) {
 }
 
 int RunRead(const LogFlags& flags, const std::string& only_cpts, bool as_json) {
-  Result<std::unique_ptr<log::Log>> log = OpenLog(flags);
+  Result<std::unique_ptr<log::Log>> log = OpenLog(flags, OpenMode::kReadOnly);
   if (!log.ok()) {
     std::cerr << "cpts read: " << log.status().ToString() << "\n";
     return 1;
@@ -352,14 +361,14 @@ int main(int argc, char** argv) {
   cpts::LogFlags demo_flags;
   CLI::App* demo =
       app.add_subcommand("demo", "Append a demo story of one CPTS to the log and print it back");
-  cpts::AddLogFlags(*demo, demo_flags);
+  cpts::AddLogFlags(*demo, demo_flags, /*creates_topics=*/true);
 
   cpts::LogFlags read_flags;
   std::string only_cpts;
   bool as_json = false;
   CLI::App* read = app.add_subcommand(
       "read", "Print every event of the log, decoded and checked (exit 1 if any is unreadable)");
-  cpts::AddLogFlags(*read, read_flags);
+  cpts::AddLogFlags(*read, read_flags, /*creates_topics=*/false);
   read->add_option("--cpts", only_cpts, "Only this CPTS's stream (its id, e.g. cpts-haut-doubs)");
   read->add_flag("--json", as_json, "Print the stored CloudEvents JSON, one per line");
 

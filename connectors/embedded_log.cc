@@ -119,6 +119,13 @@ Status DecodeRecord(std::string_view value, StoredRecord& out) {
                               std::to_string(out.offset.value()) + " does not decode");
   }
   out.timestamp_ms = static_cast<int64_t>(ts);
+  // Each header takes at least 8 bytes: a count beyond that is corruption, not an allocation.
+  if (header_count > value.size() / 8) {
+    return Status::Corruption("stored record at " + out.topic + "/" +
+                              std::to_string(out.partition.value()) + "@" +
+                              std::to_string(out.offset.value()) + " claims " +
+                              std::to_string(header_count) + " headers");
+  }
   out.headers.resize(header_count);
   for (Header& h : out.headers) {
     if (!d.Bytes(h.key) || !d.Bytes(h.value)) {
@@ -229,6 +236,12 @@ Result<std::unique_ptr<Log>> EmbeddedLog::Open(const EmbeddedLogOptions& options
   if (options.max_record_bytes == 0) {
     return Status::InvalidArgument("max_record_bytes must be positive");
   }
+  if (!options.create_if_missing &&
+      !std::filesystem::exists(std::filesystem::path(options.directory) / "CURRENT")) {
+    return Status::NotFound("there is no embedded log in " + options.directory +
+                            ": check the data directory, or create the log by running the "
+                            "service (or cpts demo) first");
+  }
   std::error_code ec;
   std::filesystem::create_directories(options.directory, ec);
   if (ec) {
@@ -238,7 +251,7 @@ Result<std::unique_ptr<Log>> EmbeddedLog::Open(const EmbeddedLogOptions& options
   std::unique_ptr<EmbeddedLog> log(new EmbeddedLog(options));
 
   rocksdb::DBOptions db_options;
-  db_options.create_if_missing = true;
+  db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   rocksdb::ColumnFamilyOptions records_options;
@@ -603,8 +616,9 @@ class EmbeddedGroupMember final : public GroupConsumer {
 
   Status Close() override {
     if (closed_) return Status::Ok();
-    closed_ = true;
+    // The listener hears of the loss while the partitions are still owned, so it may commit.
     if (!owned_.empty() && listener_ != nullptr) listener_->OnPartitionsRevoked(owned_);
+    closed_ = true;
     std::lock_guard lock(log_->group_mu_);
     auto& g = log_->groups_[group_];
     for (auto it = g.owner.begin(); it != g.owner.end();) {
@@ -617,30 +631,38 @@ class EmbeddedGroupMember final : public GroupConsumer {
 
  private:
   // Gives up partitions no longer meant for this member, then takes the free ones that are.
+  // A partition is released only after the listener heard of its revocation (and could commit
+  // its progress), so its next owner resumes exactly where this one stopped.
   Status Rebalance() {
-    std::vector<TopicPartition> revoked, assigned;
+    std::vector<TopicPartition> revoked;
+    {
+      std::lock_guard lock(log_->group_mu_);
+      const std::vector<TopicPartition> target = log_->TargetAssignment(log_->groups_[group_], id_);
+      for (const TopicPartition& tp : owned_) {
+        if (std::find(target.begin(), target.end(), tp) == target.end()) revoked.push_back(tp);
+      }
+    }
+    if (!revoked.empty()) {
+      if (listener_ != nullptr) listener_->OnPartitionsRevoked(revoked);
+      std::lock_guard lock(log_->group_mu_);
+      auto& g = log_->groups_[group_];
+      for (const TopicPartition& tp : revoked) {
+        g.owner.erase(tp);
+        cursor_.Remove(tp);
+        owned_.erase(std::remove(owned_.begin(), owned_.end(), tp), owned_.end());
+      }
+    }
+    std::vector<TopicPartition> assigned;
     {
       std::lock_guard lock(log_->group_mu_);
       auto& g = log_->groups_[group_];
-      const std::vector<TopicPartition> target = log_->TargetAssignment(g, id_);
-      for (const TopicPartition& tp : owned_) {
-        if (std::find(target.begin(), target.end(), tp) == target.end()) {
-          revoked.push_back(tp);
-          g.owner.erase(tp);
-        }
-      }
-      for (const TopicPartition& tp : target) {
+      for (const TopicPartition& tp : log_->TargetAssignment(g, id_)) {
         if (g.owner.count(tp) == 0) {
           g.owner[tp] = id_;
           assigned.push_back(tp);
         }
       }
     }
-    for (const TopicPartition& tp : revoked) {
-      cursor_.Remove(tp);
-      owned_.erase(std::remove(owned_.begin(), owned_.end(), tp), owned_.end());
-    }
-    if (!revoked.empty() && listener_ != nullptr) listener_->OnPartitionsRevoked(revoked);
     for (const TopicPartition& tp : assigned) {
       Result<std::optional<Offset>> committed = log_->LoadGroupOffset(group_, tp);
       if (!committed.ok()) return committed.status();

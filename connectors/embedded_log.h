@@ -20,7 +20,10 @@
 namespace cpts::log {
 
 struct EmbeddedLogOptions {
-  std::string directory;  // created when missing
+  std::string directory;
+  // Default: true. Off for tools that only read: a mistyped directory is then an error, not a
+  // new empty log.
+  bool create_if_missing = true;
   // Default: true. Off only for benchmarks that measure everything but the disk.
   bool sync_writes = true;
   // Default: kDefaultMaxRecordBytes (1,000,000).

@@ -192,6 +192,9 @@ class KafkaLog final : public Log {
   // Partition count from the cluster's metadata; NotFound when the topic does not exist.
   Result<int32_t> FetchPartitionCount(const std::string& physical);
   Status CreateTopic(const TopicSpec& spec);
+  // A fatal error (e.g. a record that could not be delivered with the gapless guarantee on)
+  // stops the idempotent producer for good: every later append must fail, saying so.
+  Status CheckProducerUsable();
 
   KafkaLogOptions options_;
   KafkaHandle producer_;
@@ -218,6 +221,9 @@ Result<std::unique_ptr<Log>> KafkaLog::Open(const KafkaLogOptions& options) {
   Result<ConfHandle> conf = MakeConf(
       options, {
                    {"enable.idempotence", "true"},
+                   // A record that cannot be delivered stops the producer rather than letting
+                   // later records of the partition through: a stream never gets a hole.
+                   {"enable.gapless.guarantee", "true"},
                    {"acks", "all"},
                    {"compression.type", "lz4"},
                    {"linger.ms", "5"},
@@ -287,6 +293,11 @@ Status KafkaLog::CreateTopic(const TopicSpec& spec) {
       physical.c_str(), spec.partitions, options_.replication_factor, errstr, sizeof errstr));
   if (new_topic == nullptr) return Status::InvalidArgument("topic " + physical + ": " + errstr);
   // Topics are history (ARCHITECTURE.md, 10): kept forever, or compacted for the keys topic.
+  // acks=all waits for the in-sync replicas only: demand at least two of them, so an
+  // acknowledged record never lives on the leader alone (one with a single replica).
+  const std::string min_insync =
+      std::to_string(options_.replication_factor == 1 ? 1 : options_.min_insync_replicas);
+  (void)rd_kafka_NewTopic_set_config(new_topic.get(), "min.insync.replicas", min_insync.c_str());
   if (spec.compacted) {
     (void)rd_kafka_NewTopic_set_config(new_topic.get(), "cleanup.policy", "compact");
   } else {
@@ -354,6 +365,7 @@ Result<std::vector<Position>> KafkaLog::Append(std::string_view topic,
   if (!partitions.ok()) return partitions.status();
   CPTS_RETURN_IF_ERROR(ValidateRecords(topic, records, *partitions, options_.max_record_bytes));
   if (records.empty()) return std::vector<Position>{};
+  CPTS_RETURN_IF_ERROR(CheckProducerUsable());
 
   const std::string physical = Physical(topic);
   PendingAppend call;
@@ -402,6 +414,7 @@ Result<std::vector<Position>> KafkaLog::Append(std::string_view topic,
   // Wait for every report, even after a failure: the reports point into `call`.
   std::unique_lock lock(call.mu);
   call.cv.wait(lock, [&] { return call.delivered == call.produced; });
+  CPTS_RETURN_IF_ERROR(CheckProducerUsable());
   if (produce_error != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return FromKafka(produce_error, "appending to " + physical);
   }
@@ -411,6 +424,17 @@ Result<std::vector<Position>> KafkaLog::Append(std::string_view topic,
         "appending to " + physical + " (some records may have been written; retry the append)");
   }
   return std::move(call.positions);
+}
+
+Status KafkaLog::CheckProducerUsable() {
+  char reason[512];
+  if (rd_kafka_fatal_error(producer_.get(), reason, sizeof reason) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Ok();
+  }
+  return Status::FailedPrecondition(
+      std::string("the Kafka producer stopped after a fatal error (") + reason +
+      "); nothing more can be appended through it: restart the service, which re-reads each "
+      "stream's head before appending again");
 }
 
 Result<Offset> KafkaLog::BeginOffset(const TopicPartition& tp) {
@@ -490,6 +514,14 @@ Status ConsumeSome(rd_kafka_t* rk, std::chrono::milliseconds timeout, size_t max
 
 std::atomic<uint64_t> reader_counter{0};
 
+// Turns an rd_kafka_error_t (owned, may be null) into a Status, destroying it.
+Status TakeError(rd_kafka_error_t* error, const std::string& what) {
+  if (error == nullptr) return Status::Ok();
+  const Status status = Status::Unavailable(what + ": " + rd_kafka_error_string(error));
+  rd_kafka_error_destroy(error);
+  return status;
+}
+
 class KafkaReader final : public LogReader {
  public:
   KafkaReader(KafkaLog* log, KafkaHandle consumer) : log_(log), consumer_(std::move(consumer)) {}
@@ -548,13 +580,6 @@ class KafkaReader final : public LogReader {
     return list;
   }
 
-  static Status TakeError(rd_kafka_error_t* error, const std::string& what) {
-    if (error == nullptr) return Status::Ok();
-    const Status status = Status::Unavailable(what + ": " + rd_kafka_error_string(error));
-    rd_kafka_error_destroy(error);
-    return status;
-  }
-
   KafkaLog* log_;
   KafkaHandle consumer_;
   std::map<TopicPartition, Offset> next_;
@@ -592,6 +617,7 @@ class KafkaGroupMember final : public GroupConsumer {
     std::vector<StoredRecord> out;
     CPTS_RETURN_IF_ERROR(ConsumeSome(consumer_.get(), timeout, max_records, *log_,
                                      [&](StoredRecord r) { out.push_back(std::move(r)); }));
+    if (!rebalance_error_.ok()) return std::exchange(rebalance_error_, Status::Ok());
     return out;
   }
 
@@ -610,6 +636,7 @@ class KafkaGroupMember final : public GroupConsumer {
   }
 
   Result<std::optional<Offset>> Committed(const TopicPartition& tp) override {
+    if (closed_) return Status::FailedPrecondition("this group member has left its group");
     PartitionList list(rd_kafka_topic_partition_list_new(1));
     rd_kafka_topic_partition_list_add(list.get(), log_->Physical(tp.topic).c_str(),
                                       tp.partition.value());
@@ -625,9 +652,10 @@ class KafkaGroupMember final : public GroupConsumer {
 
   Status Close() override {
     if (closed_ || consumer_ == nullptr) return Status::Ok();
-    closed_ = true;
-    // Runs the revoke callback, so the listener hears of the loss before the partitions move.
+    // Runs the revoke callback, so the listener hears of the loss before the partitions move;
+    // the member is still open meanwhile, so the listener may commit its progress.
     const rd_kafka_resp_err_t err = rd_kafka_consumer_close(consumer_.get());
+    closed_ = true;
     consumer_.reset();
     return FromKafka(err, "leaving the consumer group");
   }
@@ -642,21 +670,33 @@ class KafkaGroupMember final : public GroupConsumer {
                          Partition(partitions->elems[i].partition)});
     }
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-      rd_kafka_error_t* error = rd_kafka_incremental_assign(rk, partitions);
-      if (error != nullptr) rd_kafka_error_destroy(error);
-      self->owned_.insert(self->owned_.end(), changed.begin(), changed.end());
-      if (self->listener_ != nullptr && !changed.empty())
-        self->listener_->OnPartitionsAssigned(changed);
-    } else {
-      // Revoked, or lost after a session timeout: either way this member no longer owns them.
-      if (self->listener_ != nullptr && !changed.empty())
-        self->listener_->OnPartitionsRevoked(changed);
-      rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk, partitions);
-      if (error != nullptr) rd_kafka_error_destroy(error);
-      for (const TopicPartition& tp : changed) {
-        self->owned_.erase(std::remove(self->owned_.begin(), self->owned_.end(), tp),
-                           self->owned_.end());
+      if (Status s = TakeError(rd_kafka_incremental_assign(rk, partitions), "taking partitions");
+          !s.ok()) {
+        self->rebalance_error_ = s;  // Poll reports it; the partitions were not taken
+        return;
       }
+      self->owned_.insert(self->owned_.end(), changed.begin(), changed.end());
+      if (self->listener_ != nullptr && !changed.empty()) {
+        self->listener_->OnPartitionsAssigned(changed);
+      }
+      return;
+    }
+    // Revoked in a rebalance, or lost after the session timed out: either way this member no
+    // longer owns them. Only a revocation leaves time to commit.
+    if (self->listener_ != nullptr && !changed.empty()) {
+      if (rd_kafka_assignment_lost(rk)) {
+        self->listener_->OnPartitionsLost(changed);
+      } else {
+        self->listener_->OnPartitionsRevoked(changed);
+      }
+    }
+    if (Status s = TakeError(rd_kafka_incremental_unassign(rk, partitions), "giving up partitions");
+        !s.ok()) {
+      self->rebalance_error_ = s;
+    }
+    for (const TopicPartition& tp : changed) {
+      self->owned_.erase(std::remove(self->owned_.begin(), self->owned_.end(), tp),
+                         self->owned_.end());
     }
   }
 
@@ -664,6 +704,7 @@ class KafkaGroupMember final : public GroupConsumer {
   GroupListener* listener_;
   KafkaHandle consumer_;
   std::vector<TopicPartition> owned_;
+  Status rebalance_error_;  // from the last rebalance callback, reported by Poll
   bool closed_ = false;
 };
 

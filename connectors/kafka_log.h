@@ -39,6 +39,9 @@ struct KafkaLogOptions {
   std::chrono::milliseconds session_timeout{10'000};
   // Replication factor of topics EnsureTopic creates; -1 takes the broker's default. Default: -1.
   int replication_factor = -1;
+  // min.insync.replicas of topics EnsureTopic creates (1 when replication_factor is 1): with
+  // acks=all, an append is acknowledged once this many replicas have it. Default: 2.
+  int min_insync_replicas = 2;
   // Default: kDefaultMaxRecordBytes (1,000,000).
   size_t max_record_bytes = kDefaultMaxRecordBytes;
 };

@@ -11,9 +11,11 @@
 //     it (PartitionForKey), unless it names a partition explicitly. A record needs one of the two.
 //   - Append returns only once every record is durable, with one position per record, in the
 //     order given. Records of one Append that land in one partition keep their order there.
-//   - On failure nothing is acknowledged; on the embedded log nothing of the batch is written.
-//     On Kafka a failed Append may still have written some records (a timeout after the write):
-//     callers make appends idempotent above the log (ARCHITECTURE.md, decision 3).
+//   - On failure nothing is acknowledged. On the embedded log the batch is not visible; it may
+//     still appear whole (never in part) after a restart, if only the final fsync failed. On
+//     Kafka a failed Append may have written any subset of its records (a timeout after the
+//     write); with the gapless guarantee the producer then stops for good rather than write
+//     past a hole. Callers make appends idempotent above the log (ARCHITECTURE.md, decision 3).
 //   - Readers see records in offset order per partition, from any position.
 // Thread-safety: Log is thread-safe. LogReader and GroupConsumer are used by one thread at a time.
 
@@ -78,13 +80,20 @@ struct TopicSpec {
   bool compacted = false;
 };
 
-// Told of partitions a group member gains and loses. Called from inside GroupConsumer::Poll, on
-// the polling thread: a member may catch up on a partition before returning.
+// Told of partitions a group member gains and loses. Called from inside GroupConsumer::Poll (and
+// Close), on the polling thread: a member may catch up on a partition before returning, and may
+// Commit its progress on a partition being revoked, which it still owns during the call.
 class GroupListener {
  public:
   virtual ~GroupListener() = default;
   virtual void OnPartitionsAssigned(const std::vector<TopicPartition>& partitions) = 0;
   virtual void OnPartitionsRevoked(const std::vector<TopicPartition>& partitions) = 0;
+  // The partitions were taken away without a revocation (the member's session timed out on
+  // Kafka): another member may own them already, so committing for them will fail. By default,
+  // treated like a revocation.
+  virtual void OnPartitionsLost(const std::vector<TopicPartition>& partitions) {
+    OnPartitionsRevoked(partitions);
+  }
 };
 
 // Reads chosen partitions from chosen offsets, outside any group.

@@ -10,7 +10,7 @@
 
 namespace cpts::events {
 
-// The secret must hold at least 32 bytes. Fails (without echoing the NIR) when the NIR is
+// The NIR is upper-cased first (a Corsican 2a is 2A). The secret must hold at least 32 bytes. Fails (without echoing the NIR) when the NIR is
 // invalid, so a typo never becomes a new patient.
 Result<std::string> PatientPseudonym(std::string_view nir, std::string_view secret);
 

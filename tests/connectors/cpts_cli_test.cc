@@ -44,15 +44,27 @@ TEST(CptsCliTest, DemoTwiceContinuesOneGaplessHashChainedStream) {
   EXPECT_EQ(*checked, "chain ok\n");
 }
 
-TEST(CptsCliTest, ReadingWithAnotherPartitionCountIsRefusedWithAdvice) {
+TEST(CptsCliTest, AnotherPartitionCountForExistingTopicsIsRefusedWithAdvice) {
   logtest::TempDir dir("cli");
   const std::string cpts = test::BinaryPath("cpts");
   ASSERT_TRUE(test::RunAndCapture({cpts, "demo", "--data-dir", dir.path()}, seconds(60)).ok());
-  auto out = test::RunAndCapture({cpts, "read", "--partitions", "8", "--data-dir", dir.path()},
+  auto out = test::RunAndCapture({cpts, "demo", "--partitions", "8", "--data-dir", dir.path()},
                                  seconds(60));
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.status().message().find("has 16 partitions"), std::string::npos)
       << out.status().message();
+  EXPECT_NE(out.status().message().find("migrate"), std::string::npos);
+}
+
+TEST(CptsCliTest, ReadingADirectoryWithoutALogFailsAndCreatesNothing) {
+  logtest::TempDir dir("cli");
+  const std::string missing = dir.path() + "/typo";
+  auto out =
+      test::RunAndCapture({test::BinaryPath("cpts"), "read", "--data-dir", missing}, seconds(60));
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().message().find("there is no embedded log"), std::string::npos)
+      << out.status().message();
+  EXPECT_FALSE(std::filesystem::exists(missing));
 }
 
 TEST(CptsCliTest, BadFlagsAreNamed) {

@@ -26,6 +26,13 @@ TEST(PatientPseudonymTest, IsTheHmacSha256OfTheNir) {
   EXPECT_EQ(*p, "fb7f9709ef1ead7db67109e7343c790f5eed20246d20b715a7b3bfde107de39e");
 }
 
+TEST(PatientPseudonymTest, ACorsicanNirGivesOnePseudonymWhateverItsCase) {
+  auto upper = PatientPseudonym("253072B07300470", kSecret);
+  auto lower = PatientPseudonym("253072b07300470", kSecret);
+  ASSERT_TRUE(upper.ok() && lower.ok());
+  EXPECT_EQ(*upper, *lower);
+}
+
 TEST(PatientPseudonymTest, AnotherSecretGivesAnotherPseudonym) {
   auto a = PatientPseudonym(kNir, kSecret);
   auto b = PatientPseudonym(kNir, "another-secret-of-at-least-32-bytes!");

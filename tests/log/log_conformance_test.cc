@@ -360,6 +360,94 @@ TEST_P(LogConformanceTest, TwoGroupMembersSplitThePartitionsWithoutOverlap) {
   EXPECT_EQ(distinct.size(), 40u);
 }
 
+// Commits a member's progress on the partitions it is losing, from inside the revocation, as
+// the deciders will: the next owner must resume exactly there.
+struct CommittingListener : GroupListener {
+  void OnPartitionsAssigned(const std::vector<TopicPartition>& p) override {
+    owned.insert(p.begin(), p.end());
+  }
+  void OnPartitionsRevoked(const std::vector<TopicPartition>& p) override {
+    std::vector<std::pair<TopicPartition, Offset>> progress;
+    for (const auto& tp : p) {
+      if (auto it = next.find(tp); it != next.end()) progress.push_back(*it);
+      owned.erase(tp);
+    }
+    if (!progress.empty()) commits.push_back(member->Commit(progress));
+  }
+  void Consumed(const std::vector<StoredRecord>& records) {
+    for (const auto& r : records) next[{r.topic, r.partition}] = r.offset.Next();
+  }
+  GroupConsumer* member = nullptr;
+  std::set<TopicPartition> owned;
+  std::map<TopicPartition, Offset> next;
+  std::vector<Status> commits;
+};
+
+TEST_P(LogConformanceTest, AMemberLeavingCommitsInItsRevocationAndTheNextOwnerResumesThere) {
+  env_->CreateTopic(topic_, 4);
+  ASSERT_TRUE(log().Append(topic_, logtest::MakeRecords(40, 9)).ok());
+  const std::string group = topic_ + "-group";
+  CommittingListener la;
+  auto a = log().JoinGroup({group, {topic_}}, &la);
+  ASSERT_TRUE(a.ok());
+  la.member = a->get();
+  auto got = logtest::PollUntil(**a, 40);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 40u);
+  la.Consumed(*got);
+  ASSERT_TRUE((*a)->Close().ok());
+  ASSERT_EQ(la.commits.size(), 1u);
+  EXPECT_TRUE(la.commits[0].ok()) << la.commits[0].ToString();
+
+  RecordingListener lb;
+  auto b = log().JoinGroup({group, {topic_}}, &lb);
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE(log().Append(topic_, logtest::MakeRecords(8, 9)).ok());
+  auto after = logtest::PollUntil(**b, 8);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->size(), 8u) << "the next owner must read only what came after the commit";
+  auto extra = (*b)->Poll(milliseconds(500), 100);
+  ASSERT_TRUE(extra.ok());
+  EXPECT_TRUE(extra->empty());
+}
+
+TEST_P(LogConformanceTest, APartitionMovesOnlyAfterItsOwnerCommittedInTheRevocation) {
+  env_->CreateTopic(topic_, 4);
+  ASSERT_TRUE(log().Append(topic_, logtest::MakeRecords(40, 9)).ok());
+  const std::string group = topic_ + "-group";
+  CommittingListener la;
+  auto a = log().JoinGroup({group, {topic_}}, &la);
+  ASSERT_TRUE(a.ok());
+  la.member = a->get();
+  auto got = logtest::PollUntil(**a, 40);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 40u);
+  la.Consumed(*got);
+
+  RecordingListener lb;
+  auto b = log().JoinGroup({group, {topic_}}, &lb);
+  ASSERT_TRUE(b.ok());
+  std::vector<StoredRecord> read_by_b;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline &&
+         (lb.owned.empty() || la.owned.size() + lb.owned.size() != 4)) {
+    auto ga = (*a)->Poll(milliseconds(100), 100);
+    ASSERT_TRUE(ga.ok()) << ga.status().ToString();
+    la.Consumed(*ga);
+    auto gb = (*b)->Poll(milliseconds(100), 100);
+    ASSERT_TRUE(gb.ok()) << gb.status().ToString();
+    read_by_b.insert(read_by_b.end(), gb->begin(), gb->end());
+  }
+  ASSERT_FALSE(lb.owned.empty()) << "the second member never got a partition";
+  ASSERT_FALSE(la.commits.empty());
+  for (const Status& s : la.commits) EXPECT_TRUE(s.ok()) << s.ToString();
+  auto more = (*b)->Poll(milliseconds(500), 100);
+  ASSERT_TRUE(more.ok());
+  read_by_b.insert(read_by_b.end(), more->begin(), more->end());
+  EXPECT_TRUE(read_by_b.empty()) << "B re-read " << read_by_b.size()
+                                 << " records its predecessor had committed";
+}
+
 INSTANTIATE_TEST_SUITE_P(BothLogs, LogConformanceTest, ::testing::Values("embedded", "kafka"),
                          [](const auto& info) { return info.param; });
 
