@@ -297,13 +297,13 @@ int RunDemo(const LogFlags& flags) {
     e.cptsid = cpts_id;
     sequence = sequence.Next();
     e.sequence = sequence;
-    e.id = events::DeterministicEventId(cpts_id, sequence);
     e.source = "/cpts/" + cpts_id;
     e.type = type;
     e.time = now;
     e.prevhash = prevhash;
     e.causationid = "demo-" + std::to_string(sequence.value());
     e.correlationid = e.causationid;
+    e.id = events::DeterministicEventId(cpts_id, sequence, e.causationid);
     e.actor = "system:demo";
     e.data = std::move(data);
     if (Status valid = events::ValidateEnvelope(e); !valid.ok()) {

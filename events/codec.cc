@@ -100,12 +100,6 @@ Status CheckAttributes(const Envelope& e) {
     return Fail("prevhash", "must be the previous event's hash (sequence " +
                                 std::to_string(e.sequence.value()) + " is not the first)");
   }
-  const std::string expected_id = DeterministicEventId(e.cptsid, e.sequence);
-  if (e.id != expected_id) {
-    return Fail("id", "is not the id of " + e.cptsid + " sequence " +
-                          std::to_string(e.sequence.value()) + " (expected \"" + expected_id +
-                          "\", from DeterministicEventId)");
-  }
   CPTS_RETURN_IF_ERROR(CheckText("source", e.source));
   if (std::any_of(e.source.begin(), e.source.end(),
                   [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; })) {
@@ -117,6 +111,13 @@ Status CheckAttributes(const Envelope& e) {
   }
   if (e.subject) CPTS_RETURN_IF_ERROR(CheckText("subject", *e.subject));
   CPTS_RETURN_IF_ERROR(CheckText("causationid", e.causationid));
+  // The id derives from the position and the cause, so it is checked once both are.
+  const std::string expected_id = DeterministicEventId(e.cptsid, e.sequence, e.causationid);
+  if (e.id != expected_id) {
+    return Fail("id", "is not the id of " + e.cptsid + " sequence " +
+                          std::to_string(e.sequence.value()) + " caused by its causationid" +
+                          " (expected \"" + expected_id + "\", from DeterministicEventId)");
+  }
   CPTS_RETURN_IF_ERROR(CheckText("correlationid", e.correlationid));
   CPTS_RETURN_IF_ERROR(CheckText("actor", e.actor));
   if (!IsActor(e.actor)) {

@@ -28,7 +28,7 @@ std::string Encode(const Envelope& envelope);
 std::string EventHash(const Envelope& envelope);
 
 // Ok when `envelope` may be stored: every attribute follows docs/events.md ("The envelope"),
-// id is DeterministicEventId(cptsid, sequence), the type is a current catalogue type and data
+// id is DeterministicEventId(cptsid, sequence, causationid), the type is a current catalogue type and data
 // is valid for it.
 Status ValidateEnvelope(const Envelope& envelope);
 

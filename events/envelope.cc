@@ -44,10 +44,11 @@ std::string Sha256Hex(std::string_view bytes) {
   return Hex(digest.data(), digest.size());
 }
 
-std::string DeterministicEventId(std::string_view cpts_id, Sequence sequence) {
-  // A JSON array keeps the two parts apart whatever characters the CPTS id holds.
-  auto digest = Sha256(CanonicalJson(
-      nlohmann::json::array({"fr.cpts.event", std::string(cpts_id), sequence.value()})));
+std::string DeterministicEventId(std::string_view cpts_id, Sequence sequence,
+                                 std::string_view causation_id) {
+  // A JSON array keeps the parts apart whatever characters they hold.
+  auto digest = Sha256(CanonicalJson(nlohmann::json::array(
+      {"fr.cpts.event", std::string(cpts_id), sequence.value(), std::string(causation_id)})));
   digest[6] = static_cast<unsigned char>((digest[6] & 0x0f) | 0x80);  // version 8
   digest[8] = static_cast<unsigned char>((digest[8] & 0x3f) | 0x80);  // variant 10
   const std::string hex = Hex(digest.data(), 16);

@@ -34,7 +34,7 @@ inline constexpr std::string_view kGenesisHash =
 
 struct Envelope {
   // CloudEvents core attributes.
-  std::string id;      // DeterministicEventId(cptsid, sequence)
+  std::string id;      // DeterministicEventId(cptsid, sequence, causationid)
   std::string source;  // a URI-reference naming the producer; by convention "/cpts/<cptsid>"
   std::string type;    // "fr.cpts.<area>.<fact>.vN", a type of the catalogue
   std::string specversion = std::string(kSpecVersion);
@@ -66,12 +66,14 @@ std::string CanonicalJson(const nlohmann::json& value);
 // Lowercase hex SHA-256 (64 characters), through libsodium.
 std::string Sha256Hex(std::string_view bytes);
 
-// The id of the event at `sequence` in the stream of `cpts_id`: a UUID (version 8, RFC 9562)
-// made of the first 128 bits of SHA-256 over the canonical JSON ["fr.cpts.event",cpts_id,seq].
-// Derived from the stream position rather than the command: the position is ours (the single
-// writer owns it), whereas command ids come from outside. Re-deciding a command after a
-// rebalance yields the same id, and any reader can recompute and check it.
-std::string DeterministicEventId(std::string_view cpts_id, Sequence sequence);
+// The id of the event at `sequence` in the stream of `cpts_id`, caused by the command
+// `causation_id`: a UUID (version 8, RFC 9562) made of the first 128 bits of SHA-256 over the
+// canonical JSON ["fr.cpts.event",cpts_id,seq,causation_id]. The same decision re-appended
+// (a retry, a re-delivery) keeps its id, so readers skip it as already applied; two different
+// decisions claiming one position (a zombie writer after a rebalance) get different ids, so the
+// one not applied can be reported next to the one that was. Any reader can recompute it.
+std::string DeterministicEventId(std::string_view cpts_id, Sequence sequence,
+                                 std::string_view causation_id);
 
 // `t` as the envelope's time attribute: RFC 3339 UTC with milliseconds, "...T16:05:00.123Z".
 std::string FormatEventTime(std::chrono::system_clock::time_point t);

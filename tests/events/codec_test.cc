@@ -68,7 +68,7 @@ TEST(Codec, EncodesCanonicalJsonWithEveryAttribute) {
       R"({"actor":"user:coordinator","causationid":"cmd-1","correlationid":"cmd-1",)"
       R"("cptsid":"cpts-grand-besancon","data":{"campaign_id":"CAMP-2026-OR"},)"
       R"("datacontenttype":"application/json","id":")" +
-          DeterministicEventId("cpts-grand-besancon", Sequence(1)) +
+          DeterministicEventId("cpts-grand-besancon", Sequence(1), "cmd-1") +
           R"(","prevhash":"0000000000000000000000000000000000000000000000000000000000000000",)"
           R"("schemaversion":1,"sequence":1,"source":"/cpts/cpts-grand-besancon",)"
           R"("specversion":"1.0","subject":"sample/1","time":"2026-11-22T15:05:00.123Z",)"
@@ -193,7 +193,7 @@ TEST(ValidateEnvelope, RequiresACausation) {
 TEST(ValidateEnvelope, RefusesACptsIdWithSpaces) {
   Envelope envelope = SampleEnvelope(kDischarge);
   envelope.cptsid = "cpts grand besancon";
-  envelope.id = DeterministicEventId(envelope.cptsid, envelope.sequence);
+  envelope.id = DeterministicEventId(envelope.cptsid, envelope.sequence, envelope.causationid);
   EXPECT_THAT(ValidationError(envelope),
               StartsWith("attribute cptsid: must be 1 to 64 characters"));
 }

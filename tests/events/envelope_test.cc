@@ -38,21 +38,25 @@ TEST(CanonicalJson, IsTheSameAfterAParseRoundTrip) {
   EXPECT_EQ(CanonicalJson(json::parse(canonical)), canonical);
 }
 
-TEST(DeterministicEventId, IsTheSameForTheSameStreamPosition) {
-  EXPECT_EQ(DeterministicEventId("cpts-a", Sequence(7)),
-            DeterministicEventId("cpts-a", Sequence(7)));
+TEST(DeterministicEventId, IsTheSameForTheSameDecisionAtTheSamePosition) {
+  EXPECT_EQ(DeterministicEventId("cpts-a", Sequence(7), "cmd-1"),
+            DeterministicEventId("cpts-a", Sequence(7), "cmd-1"));
 }
 
-TEST(DeterministicEventId, DiffersAcrossPositionsAndStreams) {
+TEST(DeterministicEventId, DiffersAcrossPositionsStreamsAndCauses) {
   std::set<std::string> ids;
   for (const char* cpts : {"cpts-a", "cpts-a1", "cpts-b"}) {
-    for (uint64_t seq : {1, 2, 12, 21}) ids.insert(DeterministicEventId(cpts, Sequence(seq)));
+    for (uint64_t seq : {1, 2, 12, 21}) {
+      for (const char* cause : {"cmd-1", "cmd-2"}) {
+        ids.insert(DeterministicEventId(cpts, Sequence(seq), cause));
+      }
+    }
   }
-  EXPECT_EQ(ids.size(), 12u);  // "cpts-a"#12 and "cpts-a1"#2 do not collide
+  EXPECT_EQ(ids.size(), 24u);  // "cpts-a"#12 and "cpts-a1"#2 do not collide
 }
 
 TEST(DeterministicEventId, IsAVersion8Uuid) {
-  const std::string id = DeterministicEventId("cpts-a", Sequence(1));
+  const std::string id = DeterministicEventId("cpts-a", Sequence(1), "cmd-1");
   EXPECT_TRUE(std::regex_match(
       id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
       << id;

@@ -167,7 +167,6 @@ Envelope SampleEnvelope(std::string_view type, uint64_t sequence, std::string_vi
   Envelope e;
   e.cptsid = std::string(kSampleCptsId);
   e.sequence = Sequence(sequence);
-  e.id = DeterministicEventId(e.cptsid, e.sequence);
   e.source = "/cpts/" + e.cptsid;
   e.type = std::string(type);
   e.time = "2026-11-22T15:05:00.123Z";
@@ -175,6 +174,7 @@ Envelope SampleEnvelope(std::string_view type, uint64_t sequence, std::string_vi
   e.prevhash = std::string(prevhash);
   e.causationid = "cmd-" + std::to_string(sequence);
   e.correlationid = "cmd-" + std::to_string(sequence);
+  e.id = DeterministicEventId(e.cptsid, e.sequence, e.causationid);
   e.actor = "user:coordinator";
   e.data = SampleData(type);
   return e;
