@@ -1,7 +1,10 @@
 // cpts: the command-line tool.
-//   cpts demo   appends a short, realistic story of one CPTS to the log and prints it back
-//   cpts read   prints every event of the log, decoded and checked, one per line
+//   cpts demo     appends a short, realistic story of one CPTS to the log and prints it back
+//   cpts read     prints every event of the log, decoded and checked, one per line
+//   cpts decide   runs a command processor (a decider group member) until SIGTERM or SIGINT
 // Both work on the embedded log under --data-dir (the default) or on Kafka with --kafka.
+
+#include <signal.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -9,6 +12,7 @@
 #include <map>
 #include <optional>
 
+#include "aggregates/command_processor.h"
 #include "connectors/embedded_log.h"
 #include "connectors/kafka_log.h"
 #include "events/codec.h"
@@ -27,6 +31,7 @@ struct LogFlags {
   std::string topic_prefix = "cpts.";
   std::vector<std::string> kafka_properties;  // "name=value"
   int32_t partitions = topics::kDefaultPartitions;
+  int session_timeout_ms = 10000;  // Default: 10 s
 };
 
 // `creates_topics`: the command may create the topics, so it takes their partition count.
@@ -39,6 +44,10 @@ void AddLogFlags(CLI::App& app, LogFlags& flags, bool creates_topics) {
       ->capture_default_str();
   app.add_option("--kafka-property", flags.kafka_properties,
                  "librdkafka property name=value, e.g. security.protocol=SASL_SSL (repeatable)");
+  app.add_option("--kafka-session-timeout-ms", flags.session_timeout_ms,
+                 "How long a silent group member keeps its partitions")
+      ->capture_default_str()
+      ->check(CLI::Range(1000, 300000));
   if (creates_topics) {
     app.add_option("--partitions", flags.partitions,
                    "Partitions of each topic, fixed when the topics are created")
@@ -60,6 +69,7 @@ Result<std::unique_ptr<log::Log>> OpenLog(const LogFlags& flags, OpenMode mode) 
     log::KafkaLogOptions options;
     options.bootstrap_servers = flags.kafka;
     options.topic_prefix = flags.topic_prefix;
+    options.session_timeout = std::chrono::milliseconds(flags.session_timeout_ms);
     for (const std::string& property : flags.kafka_properties) {
       const size_t eq = property.find('=');
       if (eq == std::string::npos || eq == 0) {
@@ -351,6 +361,61 @@ int RunRead(const LogFlags& flags, const std::string& only_cpts, bool as_json) {
   return *unreadable == 0 ? 0 : 1;
 }
 
+std::atomic<bool> stop_requested{false};
+
+void OnStopSignal(int) { stop_requested = true; }
+
+std::string StatsLine(const aggregates::ProcessorStats& s) {
+  return std::to_string(s.commands) + " commands: " + std::to_string(s.events) + " events, " +
+         std::to_string(s.rejections) + " rejections, " + std::to_string(s.unchanged) +
+         " unchanged, " + std::to_string(s.duplicates) + " duplicates skipped, " +
+         std::to_string(s.redecided) + " decided again, " + std::to_string(s.conflicts) +
+         " conflicting events, " + std::to_string(s.unroutable) + " unroutable, " +
+         std::to_string(s.commit_retries) + " commits retried";
+}
+
+int RunDecide(const LogFlags& flags, const std::string& group) {
+  Result<std::unique_ptr<log::Log>> log = OpenLog(flags, OpenMode::kCreateTopics);
+  if (!log.ok()) {
+    std::cerr << "cpts decide: " << log.status().ToString() << "\n";
+    return 1;
+  }
+  Result<std::unique_ptr<aggregates::CommandProcessor>> processor =
+      aggregates::CommandProcessor::Start(**log, {.group = group});
+  if (!processor.ok()) {
+    std::cerr << "cpts decide: " << processor.status().ToString() << "\n";
+    return 1;
+  }
+  struct sigaction action {};
+  action.sa_handler = OnStopSignal;
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  std::cerr << "cpts decide: member of group " << group << ", deciding until SIGTERM\n";
+  auto last_report = std::chrono::steady_clock::now();
+  Status status = Status::Ok();
+  while (!stop_requested && status.ok()) {
+    status = (*processor)->RunOnce();
+    if (std::chrono::steady_clock::now() - last_report > std::chrono::seconds(5)) {
+      std::cerr << "cpts decide: " << StatsLine((*processor)->stats()) << "\n";
+      last_report = std::chrono::steady_clock::now();
+    }
+  }
+  for (const aggregates::FoldIncident& i : (*processor)->incidents()) {
+    std::cerr << "cpts decide: " << aggregates::FoldOutcomeName(i.outcome) << " at "
+              << i.where.topic << "/" << i.where.partition << "@" << i.offset << ": stream "
+              << i.cptsid << " #" << i.sequence << ", event " << i.event_id
+              << (i.applied_id.empty() ? "" : ", position held by " + i.applied_id) << " ("
+              << i.detail << ")\n";
+  }
+  const Status closed = (*processor)->Close();
+  std::cerr << "cpts decide: " << StatsLine((*processor)->stats()) << "\n";
+  if (!status.ok()) {
+    std::cerr << "cpts decide: stopped: " << status.ToString() << "\n";
+    return 1;
+  }
+  return closed.ok() ? 0 : 1;
+}
+
 }  // namespace
 }  // namespace cpts
 
@@ -372,7 +437,15 @@ int main(int argc, char** argv) {
   read->add_option("--cpts", only_cpts, "Only this CPTS's stream (its id, e.g. cpts-haut-doubs)");
   read->add_flag("--json", as_json, "Print the stored CloudEvents JSON, one per line");
 
+  cpts::LogFlags decide_flags;
+  std::string group = "deciders";
+  CLI::App* decide = app.add_subcommand(
+      "decide", "Decide commands as a member of the decider group, until SIGTERM or SIGINT");
+  cpts::AddLogFlags(*decide, decide_flags, /*creates_topics=*/true);
+  decide->add_option("--group", group, "Consumer group of the deciders")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   if (demo->parsed()) return cpts::RunDemo(demo_flags);
+  if (decide->parsed()) return cpts::RunDecide(decide_flags, group);
   return cpts::RunRead(read_flags, only_cpts, as_json);
 }
