@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "aggregates/internal.h"
+#include "events/json_input.h"
 #include "events/identifiers.h"
 
 namespace cpts::aggregates {
@@ -49,7 +50,7 @@ Result<Actor> ParseActor(std::string_view text) {
     actor.role = Role::kCoordinator;
     actor.cpts = std::string(rest.substr(0, last));
     actor.name = std::string(rest.substr(last + 1));
-    if (!internal::IsCptsId(actor.cpts)) {
+    if (!events::IsCptsId(actor.cpts)) {
       return Invalid("the CPTS of a coordinator is 1 to 64 letters, digits, '.', '_', ':', '-'");
     }
     if (!IsName(actor.name))

@@ -1,5 +1,7 @@
 #include "aggregates/command.h"
 
+#include "events/json_input.h"
+
 #include <algorithm>
 #include <cctype>
 #include <iterator>
@@ -134,60 +136,6 @@ Status Fail(std::string_view attribute, const std::string& what) {
   return Status::InvalidArgument("attribute " + std::string(attribute) + ": " + what);
 }
 
-// A name read from the bytes (a key, a type), quoted when it looks like one of ours: a letter,
-// then letters, digits, '.', '_', '-', never 5 digits in a row. Anything else could be anything,
-// a NIR included, and is not shown.
-std::string QuotedName(std::string_view name) {
-  size_t digits = 0;
-  bool plain =
-      !name.empty() && name.size() <= 100 && std::isalpha(static_cast<unsigned char>(name[0]));
-  for (char c : name) {
-    digits = (c >= '0' && c <= '9') ? digits + 1 : 0;
-    plain = plain && digits < 5 &&
-            (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
-  }
-  return plain ? "\"" + std::string(name) + "\"" : std::string("(name not shown)");
-}
-
-// nlohmann's parse error without its "last read: '...'" excerpt, which could quote a NIR.
-std::string ParseErrorMessage(const json::parse_error& e) {
-  std::string what = e.what();
-  const size_t detail = what.find(": ");  // after "... parse error at line L, column C"
-  what = detail == std::string::npos ? std::string("syntax error") : what.substr(detail + 2);
-  const size_t last_read = what.find("; last read");
-  if (last_read != std::string::npos) what.erase(last_read);
-  return "the command is not valid JSON at byte " + std::to_string(e.byte) + ": " + what;
-}
-
-// json::parse, refusing an object that holds a key twice: parsers disagree on which one wins,
-// so the sender and the decider could read different commands from the same bytes.
-Result<json> ParseStrict(std::string_view bytes) {
-  std::vector<std::set<std::string>> open_objects;
-  std::optional<std::string> duplicate;
-  const json::parser_callback_t on_event = [&](int /*depth*/, json::parse_event_t event,
-                                               json& parsed) {
-    if (event == json::parse_event_t::object_start) {
-      open_objects.emplace_back();
-    } else if (event == json::parse_event_t::object_end) {
-      open_objects.pop_back();
-    } else if (event == json::parse_event_t::key && !duplicate &&
-               !open_objects.back().insert(parsed.get<std::string>()).second) {
-      duplicate = parsed.get<std::string>();
-    }
-    return true;
-  };
-  try {
-    json value = json::parse(bytes.begin(), bytes.end(), on_event);
-    if (duplicate) {
-      return Status::InvalidArgument("the command holds the key " + QuotedName(*duplicate) +
-                                     " twice in one object");
-    }
-    return value;
-  } catch (const json::parse_error& e) {
-    return Status::InvalidArgument(ParseErrorMessage(e));
-  }
-}
-
 Result<std::string> GetString(const json& j, std::string_view name) {
   const auto it = j.find(name);
   if (it == j.end()) return Fail(name, "is missing");
@@ -205,7 +153,7 @@ Result<Command> FromJson(json&& j) {
     if (std::find(std::begin(kAttributes), std::end(kAttributes), key) == std::end(kAttributes)) {
       std::string names;
       for (const auto& name : kAttributes) names += (names.empty() ? "" : ", ") + std::string(name);
-      return Status::InvalidArgument("unknown attribute " + QuotedName(key) +
+      return Status::InvalidArgument("unknown attribute " + events::QuotedName(key) +
                                      " (attributes are: " + names + ")");
     }
   }
@@ -222,9 +170,9 @@ Result<Command> FromJson(json&& j) {
   if (!internal::IsCommandId(command.command_id)) return Fail("command_id", kIdRule);
   const events::EventTypeSpec* spec = FindCommandType(command.type);
   if (spec == nullptr) {
-    return Fail("type", QuotedName(command.type) + " is not a command type (docs/commands.md)");
+    return Fail("type", events::QuotedName(command.type) + " is not a command type (docs/commands.md)");
   }
-  if (!internal::IsCptsId(command.cptsid)) {
+  if (!events::IsCptsId(command.cptsid)) {
     return Fail("cptsid", "must be 1 to 64 letters, digits, '.', '_', ':' or '-'");
   }
   if (Result<Actor> actor = ParseActor(command.actor); !actor.ok()) {
@@ -255,10 +203,6 @@ bool IsIdChar(char c) {
 }  // namespace
 
 namespace internal {
-
-bool IsCptsId(std::string_view s) {
-  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), IsIdChar);
-}
 
 bool IsCommandId(std::string_view s) {
   return !s.empty() && s.size() <= 100 && std::all_of(s.begin(), s.end(), IsIdChar);
@@ -299,7 +243,7 @@ std::string EncodeCommand(const Command& command) {
 
 Result<Command> DecodeCommand(std::string_view bytes) {
   try {
-    Result<json> parsed = ParseStrict(bytes);
+    Result<json> parsed = events::ParseStrictJson(bytes, "the command");
     if (!parsed.ok()) return parsed.status();
     return FromJson(std::move(*parsed));
   } catch (const json::exception& e) {

@@ -6,6 +6,7 @@
 #include "aggregates/command.h"
 #include "aggregates/decide.h"
 #include "events/codec.h"
+#include "events/json_input.h"
 #include "events/topics.h"
 
 namespace cpts::aggregates {
@@ -25,17 +26,6 @@ Command UndecodableCommand(const log::StoredRecord& record) {
   c.cptsid = record.key;
   c.actor = "system:decider";
   return c;
-}
-
-// Whether the record key may name a stream: the decoder's rule for cptsid.
-bool IsStreamKey(const std::string& key) {
-  if (key.empty() || key.size() > 64) return false;
-  for (char c : key) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_' || c == ':' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -222,7 +212,7 @@ Status CommandProcessor::DecideBatch(Partition partition,
   for (const log::StoredRecord& r : records) {
     // Only a stream of this partition may be written: a record keyed elsewhere (a producer not
     // using the murmur2 partitioner) cannot be answered without breaking the single writer.
-    if (!IsStreamKey(r.key) || log::PartitionForKey(r.key, partition_count_) != partition) {
+    if (!events::IsCptsId(r.key) || log::PartitionForKey(r.key, partition_count_) != partition) {
       ++unroutable;
       continue;
     }

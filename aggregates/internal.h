@@ -23,8 +23,6 @@ namespace cpts::aggregates::internal {
 
 using nlohmann::json;
 
-// The envelope's cptsid rule (docs/events.md): 1-64 letters, digits, '.', '_', ':', '-'.
-bool IsCptsId(std::string_view s);
 // A command or correlation id: 1-100 letters, digits, '.', '_', ':', '-'.
 bool IsCommandId(std::string_view s);
 

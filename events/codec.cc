@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "events/catalogue.h"
+#include "events/json_input.h"
 #include "events/upcasters.h"
 
 namespace cpts::events {
@@ -29,21 +30,6 @@ Status Fail(std::string_view attribute, const std::string& what) {
   return Status::InvalidArgument("attribute " + std::string(attribute) + ": " + what);
 }
 
-// A name read from the bytes (a key, a type), quoted when it looks like one of ours: a letter,
-// then letters, digits, '.', '_', '-', never 5 digits in a row. Anything else could be anything,
-// a NIR included, and is not shown.
-std::string QuotedName(std::string_view name) {
-  size_t digits = 0;
-  bool plain =
-      !name.empty() && name.size() <= 100 && std::isalpha(static_cast<unsigned char>(name[0]));
-  for (char c : name) {
-    digits = (c >= '0' && c <= '9') ? digits + 1 : 0;
-    plain = plain && digits < 5 &&
-            (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
-  }
-  return plain ? "\"" + std::string(name) + "\"" : std::string("(name not shown)");
-}
-
 bool IsHex64(std::string_view s) {
   return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -57,13 +43,6 @@ Status CheckText(std::string_view attribute, std::string_view value) {
                                std::to_string(kMaxAttributeLength));
   }
   return Status::Ok();
-}
-
-bool IsCptsId(std::string_view s) {
-  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == ':' || c == '-';
-  });
 }
 
 // "<kind>:<name>", kind in lowercase letters: "user:alice", "hospital:250000015".
@@ -148,54 +127,6 @@ json ToJson(const Envelope& e) {
   j["schemaversion"] = e.schemaversion;
   j["data"] = e.data;
   return j;
-}
-
-// nlohmann's parse error without the "last read: '...'" excerpt, which could quote a NIR.
-std::string ParseErrorMessage(const json::parse_error& e) {
-  std::string what = e.what();
-  const size_t detail = what.find(": ");  // after "... parse error at line L, column C"
-  what = detail == std::string::npos ? std::string("syntax error") : what.substr(detail + 2);
-  const size_t last_read = what.find("; last read");
-  if (last_read != std::string::npos) what.erase(last_read);
-  return "the event is not valid JSON at byte " + std::to_string(e.byte) + ": " + what;
-}
-
-// json::parse, refusing an object that holds a key twice: parsers disagree on which one wins,
-// so two readers of the same (hashed) bytes could see different events.
-Result<json> ParseStrict(std::string_view bytes) {
-  std::vector<std::set<std::string>> open_objects;
-  std::string duplicate;
-  bool has_duplicate = false;
-  const json::parser_callback_t on_event = [&](int /*depth*/, json::parse_event_t event,
-                                               json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start:
-        open_objects.emplace_back();
-        break;
-      case json::parse_event_t::object_end:
-        open_objects.pop_back();
-        break;
-      case json::parse_event_t::key:
-        if (!open_objects.back().insert(parsed.get<std::string>()).second && !has_duplicate) {
-          has_duplicate = true;
-          duplicate = parsed.get<std::string>();
-        }
-        break;
-      default:
-        break;
-    }
-    return true;
-  };
-  try {
-    json value = json::parse(bytes.begin(), bytes.end(), on_event);
-    if (has_duplicate) {
-      return Status::InvalidArgument("the event holds the key " + QuotedName(duplicate) +
-                                     " twice in one object");
-    }
-    return value;
-  } catch (const json::parse_error& e) {
-    return Status::InvalidArgument(ParseErrorMessage(e));
-  }
 }
 
 Status GetString(const json& j, std::string_view name, std::string* out) {
@@ -287,7 +218,7 @@ Status ValidateEnvelope(const Envelope& envelope) {
 
 Result<DecodedEvent> Decode(std::string_view bytes) {
   try {
-    Result<json> parsed = ParseStrict(bytes);
+    Result<json> parsed = ParseStrictJson(bytes, "the event");
     if (!parsed.ok()) return parsed.status();
     Result<Envelope> envelope = FromJson(std::move(*parsed));
     if (!envelope.ok()) return envelope.status();
