@@ -307,8 +307,9 @@ Status CommandProcessor::DecideBatch(Partition partition,
         return Status::Internal("cannot record the outcome of command " + c.command_id + ": " +
                                 valid.message());
       }
-      ps->fold.ApplyTentative(e);
-      out.push_back({.key = c.cptsid, .value = events::Encode(e)});
+      std::string bytes = events::Encode(e);
+      ps->fold.ApplyTentative(e, events::Sha256Hex(bytes));
+      out.push_back({.key = c.cptsid, .value = std::move(bytes)});
       drafts.push_back({i, e.id});
     }
     if (!out.empty()) {

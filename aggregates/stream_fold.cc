@@ -84,11 +84,11 @@ FoldOutcome StreamFold::Apply(const log::StoredRecord& record) {
   return Report(std::move(incident));
 }
 
-void StreamFold::ApplyTentative(const events::Envelope& event) {
+void StreamFold::ApplyTentative(const events::Envelope& event, std::string hash) {
   Stream& s = streams_[event.cptsid];
   Evolve(s.state, event);
   s.head = event.sequence;
-  s.head_hash = events::EventHash(event);
+  s.head_hash = std::move(hash);
   s.event_ids.push_back(event.id);
   s.decided.insert(event.causationid);
 }

@@ -64,8 +64,9 @@ class StreamFold {
   // also kept in incidents().
   FoldOutcome Apply(const log::StoredRecord& record);
 
-  // Applies an event this process decided and is about to append.
-  void ApplyTentative(const events::Envelope& event);
+  // Applies an event this process decided and is about to append; `hash` is the SHA-256 of the
+  // bytes it will append (events::Sha256Hex(events::Encode(event))).
+  void ApplyTentative(const events::Envelope& event, std::string hash);
 
   // The stream of a CPTS, created empty when first asked for.
   Stream& StreamOf(const std::string& cptsid) { return streams_[cptsid]; }
