@@ -1,10 +1,12 @@
 #include "aggregates/command_processor.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "aggregates/command.h"
-#include "aggregates/decide.h"
 #include "events/codec.h"
 #include "events/json_input.h"
 #include "events/topics.h"
@@ -28,6 +30,12 @@ Command UndecodableCommand(const log::StoredRecord& record) {
   return c;
 }
 
+std::string DefaultMemberName() {
+  char host[256] = "localhost";
+  (void)gethostname(host, sizeof host - 1);
+  return std::string(host) + ":" + std::to_string(getpid());
+}
+
 }  // namespace
 
 Result<std::unique_ptr<CommandProcessor>> CommandProcessor::Start(log::Log& log,
@@ -43,9 +51,12 @@ Result<std::unique_ptr<CommandProcessor>> CommandProcessor::Start(log::Log& log,
         ": they must match, so a CPTS's commands and events share a partition");
   }
   if (options.max_batch == 0) return Status::InvalidArgument("max_batch must be positive");
-  if (!options.clock) options.clock = [] { return std::chrono::system_clock::now(); };
+  if (options.name.empty()) options.name = DefaultMemberName();
   std::unique_ptr<CommandProcessor> p(new CommandProcessor(log, std::move(options)));
   p->partition_count_ = *commands;
+  Result<std::unique_ptr<log::LogReader>> reader = log.OpenReader();
+  if (!reader.ok()) return reader.status();
+  p->reader_ = std::move(*reader);
   Result<std::unique_ptr<log::GroupConsumer>> member =
       log.JoinGroup({p->options_.group, {kCommands}}, p.get());
   if (!member.ok()) return member.status();
@@ -63,6 +74,19 @@ Status CommandProcessor::Close() {
   return s;
 }
 
+ProcessorStats CommandProcessor::stats() const {
+  std::lock_guard lock(stats_mu_);
+  return stats_;
+}
+
+std::vector<FoldIncident> CommandProcessor::incidents() const {
+  std::vector<FoldIncident> all;
+  for (const auto& [p, ps] : partitions_) {
+    all.insert(all.end(), ps.fold.incidents().begin(), ps.fold.incidents().end());
+  }
+  return all;
+}
+
 Result<bool> CommandProcessor::CaughtUp() {
   if (member_ == nullptr || partitions_.empty()) return false;
   for (const auto& [partition, ps] : partitions_) {
@@ -75,25 +99,11 @@ Result<bool> CommandProcessor::CaughtUp() {
   return true;
 }
 
-ProcessorStats CommandProcessor::stats() const {
-  std::lock_guard lock(stats_mu_);
-  return stats_;
-}
-
-std::vector<FoldIncident> CommandProcessor::incidents() const {
-  std::vector<FoldIncident> all;
-  for (const auto& [p, ps] : partitions_) {
-    all.insert(all.end(), ps.past_incidents.begin(), ps.past_incidents.end());
-    all.insert(all.end(), ps.fold.incidents().begin(), ps.fold.incidents().end());
-  }
-  return all;
-}
-
 void CommandProcessor::OnPartitionsAssigned(const std::vector<log::TopicPartition>& partitions) {
   for (const log::TopicPartition& tp : partitions) {
     // Fold the partition's history before deciding anything there.
     Status s = Rebuild(tp.partition);
-    if (!s.ok() && listener_error_.ok()) listener_error_ = s;
+    if (!s.ok() && broken_.ok()) broken_ = s;
   }
 }
 
@@ -103,75 +113,98 @@ void CommandProcessor::OnPartitionsRevoked(const std::vector<log::TopicPartition
   for (const log::TopicPartition& tp : partitions) {
     partitions_.erase(tp.partition);
     uncommitted_.erase(tp.partition);
+    Status s = reader_->Unassign({kEvents, tp.partition});
+    if (!s.ok() && broken_.ok()) broken_ = s;
   }
 }
 
 Status CommandProcessor::Rebuild(Partition partition) {
-  std::vector<FoldIncident> past;
-  if (auto it = partitions_.find(partition); it != partitions_.end()) {
-    past = std::move(it->second.past_incidents);
-    const auto& recent = it->second.fold.incidents();
-    past.insert(past.end(), recent.begin(), recent.end());
-  }
-  PartitionState& ps = partitions_[partition];
-  ps = PartitionState();
-  ps.past_incidents = std::move(past);
-  Result<std::unique_ptr<log::LogReader>> reader = log_.OpenReader();
-  if (!reader.ok()) return reader.status();
-  ps.reader = std::move(*reader);
-  CPTS_RETURN_IF_ERROR(ps.reader->Assign({kEvents, partition}, Offset(0)));
+  // Conflicts already counted stay counted: the rebuilt fold reads them again.
+  const Offset counted =
+      partitions_.count(partition) ? partitions_[partition].counted_until : Offset(0);
+  partitions_[partition] = PartitionState{.counted_until = counted};
+  CPTS_RETURN_IF_ERROR(reader_->Assign({kEvents, partition}, Offset(0)));
   bool diverged = false;
-  CPTS_RETURN_IF_ERROR(CatchUp(partition, ps, &diverged));
-  {
-    std::lock_guard lock(stats_mu_);
-    ++stats_.rebuilds;
-  }
+  CPTS_RETURN_IF_ERROR(CatchUp({partition}, &diverged));
+  std::lock_guard lock(stats_mu_);
+  ++stats_.rebuilds;
   return Status::Ok();
 }
 
-Status CommandProcessor::CatchUp(Partition partition, PartitionState& ps, bool* diverged) {
-  Result<Offset> end = log_.EndOffset({kEvents, partition});
-  if (!end.ok()) return end.status();
-  while (ps.next_event < *end) {
-    Result<std::vector<log::StoredRecord>> batch = ps.reader->Poll(std::chrono::seconds(10), 10000);
+Status CommandProcessor::CatchUp(const std::vector<Partition>& partitions, bool* diverged) {
+  std::map<Partition, Offset> ends;
+  for (Partition p : partitions) {
+    Result<Offset> end = log_.EndOffset({kEvents, p});
+    if (!end.ok()) return end.status();
+    ends[p] = *end;
+  }
+  const auto behind = [&] {
+    return std::any_of(ends.begin(), ends.end(), [&](const auto& e) {
+      return partitions_.count(e.first) > 0 && partitions_[e.first].next_event < e.second;
+    });
+  };
+  uint64_t conflicts = 0;
+  std::set<Partition> diverged_partitions;  // read again after the rebuild: not counted yet
+  while (behind()) {
+    Result<std::vector<log::StoredRecord>> batch = reader_->Poll(std::chrono::seconds(10), 10000);
     if (!batch.ok()) return batch.status();
     if (batch->empty()) {
-      return Status::TimedOut("events partition " + std::to_string(partition.value()) +
-                              " stopped at offset " + std::to_string(ps.next_event.value()) +
-                              " before its end " + std::to_string(end->value()));
+      return Status::TimedOut("the events topic stopped before the end of the owned partitions");
     }
     for (const log::StoredRecord& r : *batch) {
+      auto it = partitions_.find(r.partition);
+      if (it == partitions_.end() || r.offset < it->second.next_event) continue;
+      PartitionState& ps = it->second;
       const FoldOutcome outcome = ps.fold.Apply(r);
-      if (outcome == FoldOutcome::kDiverged) *diverged = true;
-      if (outcome == FoldOutcome::kConflict) {
-        std::lock_guard lock(stats_mu_);
-        ++stats_.conflicts;
+      if (outcome == FoldOutcome::kDiverged) {
+        *diverged = true;
+        diverged_partitions.insert(r.partition);
       }
       ps.next_event = r.offset.Next();
+      if (diverged_partitions.count(r.partition) > 0) continue;
+      if (outcome == FoldOutcome::kConflict && r.offset >= ps.counted_until) ++conflicts;
+      ps.counted_until = std::max(ps.counted_until, ps.next_event);
     }
+  }
+  if (conflicts > 0) {
+    std::lock_guard lock(stats_mu_);
+    stats_.conflicts += conflicts;
   }
   return Status::Ok();
 }
 
 Status CommandProcessor::RunOnce() {
   if (member_ == nullptr) return Status::FailedPrecondition("the processor is closed");
+  if (broken_.ok()) broken_ = RunOnceUnchecked();
+  if (!broken_.ok()) {
+    return broken_.WithContext(
+        "the command processor stopped; restart it, it resumes from the log");
+  }
+  return Status::Ok();
+}
+
+Status CommandProcessor::RunOnceUnchecked() {
   Result<std::vector<log::StoredRecord>> records =
       member_->Poll(options_.poll_timeout, options_.max_batch);
-  if (!listener_error_.ok()) return std::exchange(listener_error_, Status::Ok());
+  CPTS_RETURN_IF_ERROR(broken_);  // from a rebalance callback during the poll
   if (!records.ok()) return records.status();
   {
     std::lock_guard lock(stats_mu_);
     stats_.commands += records->size();
   }
-  // Batches per partition, in log order within each.
   std::map<Partition, std::vector<log::StoredRecord>> by_partition;
   for (log::StoredRecord& r : *records) by_partition[r.partition].push_back(std::move(r));
   for (const auto& [partition, commands] : by_partition) {
     if (partitions_.count(partition) == 0) continue;  // revoked meanwhile: the next owner has it
-    CPTS_RETURN_IF_ERROR(DecideBatch(partition, commands));
+    CPTS_RETURN_IF_ERROR(DecideBatch(partition, ToPending(partition, commands)));
     uncommitted_[partition] = commands.back().offset.Next();
   }
   CommitProgress(/*only=*/nullptr);
+  return Status::Ok();
+}
+
+Status CommandProcessor::Run(const std::atomic<bool>& stop) {
+  while (!stop.load()) CPTS_RETURN_IF_ERROR(RunOnce());
   return Status::Ok();
 }
 
@@ -194,20 +227,9 @@ void CommandProcessor::CommitProgress(const std::vector<log::TopicPartition>* on
   }
 }
 
-Status CommandProcessor::Run(const std::atomic<bool>& stop) {
-  while (!stop.load()) CPTS_RETURN_IF_ERROR(RunOnce());
-  return Status::Ok();
-}
-
-Status CommandProcessor::DecideBatch(Partition partition,
-                                     const std::vector<log::StoredRecord>& records) {
-  // Decode once; a command that does not decode is rejected like any other.
-  struct Pending {
-    Command command;
-    std::optional<Rejection> malformed;
-  };
+std::vector<CommandProcessor::Pending> CommandProcessor::ToPending(
+    Partition partition, const std::vector<log::StoredRecord>& records) {
   std::vector<Pending> pending;
-  pending.reserve(records.size());
   uint64_t unroutable = 0;
   for (const log::StoredRecord& r : records) {
     // Only a stream of this partition may be written: a record keyed elsewhere (a producer not
@@ -216,108 +238,121 @@ Status CommandProcessor::DecideBatch(Partition partition,
       ++unroutable;
       continue;
     }
+    Pending p{.offset = r.offset.value(), .timestamp_ms = r.timestamp_ms};
     Result<Command> command = DecodeCommand(r.value);
     if (!command.ok()) {
-      pending.push_back(
-          {UndecodableCommand(r), Rejection{"malformed_command", command.status().message()}});
+      p.command = UndecodableCommand(r);
+      p.forced = Rejection{"malformed_command", command.status().message()};
     } else if (command->cptsid != r.key) {
-      Command misrouted = *command;
-      misrouted.cptsid = r.key;
-      pending.push_back(
-          {std::move(misrouted),
-           Rejection{"misrouted_command",
-                     "the command is for CPTS " + command->cptsid + " but was keyed to " + r.key}});
+      p.forced = Rejection{"misrouted_command", "the command is for CPTS " + command->cptsid +
+                                                    " but was keyed to " + r.key};
+      p.command = std::move(*command);
+      p.command.cptsid = r.key;
     } else {
-      pending.push_back({std::move(*command), std::nullopt});
+      p.command = std::move(*command);
     }
+    pending.push_back(std::move(p));
   }
-
   if (unroutable > 0) {
     std::lock_guard lock(stats_mu_);
     stats_.unroutable += unroutable;
   }
-  PartitionState* ps = &partitions_.at(partition);
-  bool diverged = false;
-  CPTS_RETURN_IF_ERROR(CatchUp(partition, *ps, &diverged));
-  if (diverged) {
-    CPTS_RETURN_IF_ERROR(Rebuild(partition));
-    ps = &partitions_.at(partition);
-  }
+  return pending;
+}
 
-  // Decide, append, read back; again for whatever another writer pre-empted. Each round either
-  // lands every outcome or finds commands already decided by the other writer, so it ends.
-  for (int round = 0; !pending.empty(); ++round) {
+std::optional<events::Envelope> CommandProcessor::BuildOutcome(const Pending& p,
+                                                               const Stream& stream,
+                                                               bool* rejected) {
+  const Command& c = p.command;
+  Decision decision = p.forced ? Decision{.rejection = p.forced} : Decide(c, stream.state);
+  if (!decision.event && !decision.rejection) return std::nullopt;
+  events::Envelope e;
+  e.cptsid = c.cptsid;
+  e.sequence = stream.head.Next();
+  e.prevhash = stream.head_hash;
+  e.causationid = c.command_id;
+  e.correlationid = c.correlation_id.value_or(c.command_id);
+  e.actor = c.actor;
+  e.source = "/cpts/" + c.cptsid;
+  // The command's time on the log, not this process's clock: deciding the same command on the
+  // same state twice (a retry, a zombie) gives the same bytes, which readers skip as one event.
+  e.time = events::FormatEventTime(
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(p.timestamp_ms)));
+  e.id = events::DeterministicEventId(e.cptsid, e.sequence, e.causationid);
+  if (decision.event) {
+    e.type = decision.event->type;
+    e.data = std::move(decision.event->data);
+    e.subject = decision.event->subject;
+    // A decider bug must not corrupt history: an invalid outcome becomes a rejection.
+    if (Status valid = events::ValidateEnvelope(e); !valid.ok()) {
+      decision.rejection = Rejection{
+          "invalid_outcome", "the decision could not be recorded (" + valid.message() + ")"};
+    }
+  }
+  *rejected = decision.rejection.has_value();
+  if (decision.rejection) {
+    e.type = "fr.cpts.command.rejected.v1";
+    e.subject = "command/" + c.command_id;
+    e.data = {{"command_id", c.command_id},
+              {"command_type", c.type},
+              {"code", decision.rejection->code},
+              {"reason", decision.rejection->reason.substr(0, 500)}};
+  }
+  return e;
+}
+
+Status CommandProcessor::DecideBatch(Partition partition, const std::vector<Pending>& pending) {
+  bool diverged = false;
+  CPTS_RETURN_IF_ERROR(CatchUp({partition}, &diverged));
+  if (diverged) CPTS_RETURN_IF_ERROR(Rebuild(partition));
+
+  // Decide, append, read back. When another writer pre-empted a position, rebuild from the log
+  // and go again: every pending command not yet decided on the log is decided on the true
+  // state (those decided, by anyone, are skipped), so each round makes progress.
+  for (int round = 0;; ++round) {
     if (round == 10) {
       return Status::Unavailable("another writer keeps pre-empting partition " +
                                  std::to_string(partition.value()) +
                                  " of the events topic: is a second decider group writing?");
     }
-    std::vector<log::Record> out;
-    std::vector<std::pair<size_t, std::string>> drafts;  // pending index, event id
+    StreamFold& fold = partitions_.at(partition).fold;
     ProcessorStats counted;
-    const std::string now = events::FormatEventTime(options_.clock());
-    for (size_t i = 0; i < pending.size(); ++i) {
-      const Command& c = pending[i].command;
-      Stream& stream = ps->fold.StreamOf(c.cptsid);
-      if (stream.decided.count(c.command_id) > 0) {
+    std::vector<log::Record> out;
+    struct Draft {
+      std::string cptsid;
+      Sequence sequence;
+      bool rejected;
+    };
+    std::vector<Draft> drafts;
+    for (const Pending& p : pending) {
+      Stream& stream = fold.StreamOf(p.command.cptsid);
+      if (stream.decided.count(p.command.command_id) > 0 ||
+          p.offset <= stream.last_command_offset) {
         ++counted.duplicates;
         continue;
       }
-      Decision decision = pending[i].malformed ? Decision{.rejection = pending[i].malformed}
-                                               : Decide(c, stream.state);
-      if (!decision.event && !decision.rejection) {
+      bool rejected = false;
+      std::optional<events::Envelope> e = BuildOutcome(p, stream, &rejected);
+      if (!e) {
         ++counted.unchanged;
-        // Nothing reaches the log; remembered only while this process owns the partition, so a
-        // retry gets the same answer.
-        stream.decided.insert(c.command_id);
         continue;
       }
-      events::Envelope e;
-      e.cptsid = c.cptsid;
-      e.sequence = stream.head.Next();
-      e.prevhash = stream.head_hash;
-      e.causationid = c.command_id;
-      e.correlationid = c.correlation_id.value_or(c.command_id);
-      e.actor = c.actor;
-      e.source = "/cpts/" + c.cptsid;
-      e.time = now;
-      e.id = events::DeterministicEventId(e.cptsid, e.sequence, e.causationid);
-      if (decision.event) {
-        e.type = decision.event->type;
-        e.data = std::move(decision.event->data);
-        e.subject = decision.event->subject;
-        // A decider bug must not corrupt history: an invalid outcome becomes a rejection.
-        if (Status valid = events::ValidateEnvelope(e); !valid.ok()) {
-          decision.rejection = Rejection{
-              "invalid_outcome", "the decision could not be recorded (" + valid.message() + ")"};
-        }
+      if (Status valid = events::ValidateEnvelope(*e); !valid.ok()) {
+        return Status::Internal("cannot record the outcome of command " + p.command.command_id +
+                                ": " + valid.message());
       }
-      if (decision.rejection) {
-        e.type = "fr.cpts.command.rejected.v1";
-        e.subject = "command/" + c.command_id;
-        e.data = {{"command_id", c.command_id},
-                  {"command_type", c.type},
-                  {"code", decision.rejection->code},
-                  {"reason", decision.rejection->reason.substr(0, 500)}};
-        ++counted.rejections;
-      } else {
-        ++counted.events;
-      }
-      if (Status valid = events::ValidateEnvelope(e); !valid.ok()) {
-        return Status::Internal("cannot record the outcome of command " + c.command_id + ": " +
-                                valid.message());
-      }
-      std::string bytes = events::Encode(e);
-      ps->fold.ApplyTentative(e, events::Sha256Hex(bytes));
-      out.push_back({.key = c.cptsid, .value = std::move(bytes)});
-      drafts.push_back({i, e.id});
+      std::string bytes = events::Encode(*e);
+      fold.ApplyTentative(*e, bytes, p.offset);
+      drafts.push_back({e->cptsid, e->sequence, rejected});
+      out.push_back({.key = e->cptsid,
+                     .value = std::move(bytes),
+                     .headers = {{kCommandOffsetHeader, std::to_string(p.offset)},
+                                 {kDeciderHeader, options_.name}}});
     }
+    if (round > 0) counted.redecided = drafts.size();
     if (!out.empty()) {
       Result<std::vector<log::Position>> positions = log_.Append(kEvents, out);
-      if (!positions.ok()) {
-        // What landed, if anything, is found by the next owner's fold: restart cleanly.
-        return positions.status().WithContext("appending outcomes");
-      }
+      if (!positions.ok()) return positions.status().WithContext("appending outcomes");
       for (const log::Position& pos : *positions) {
         if (pos.partition != partition) {
           return Status::Internal("an outcome landed on events partition " +
@@ -325,36 +360,28 @@ Status CommandProcessor::DecideBatch(Partition partition,
                                   std::to_string(partition.value()));
         }
       }
+      CPTS_RETURN_IF_ERROR(CatchUp({partition}, &diverged));
     }
-    diverged = false;
-    CPTS_RETURN_IF_ERROR(CatchUp(partition, *ps, &diverged));
-    std::vector<Pending> again;
-    if (diverged) {
-      // Another writer's events came first: rebuild from the log, then decide again whatever
-      // did not land. Commands the other writer decided are now in the decided set.
-      CPTS_RETURN_IF_ERROR(Rebuild(partition));
-      ps = &partitions_.at(partition);
-      for (const auto& [index, id] : drafts) {
-        const Stream& stream = ps->fold.StreamOf(pending[index].command.cptsid);
-        if (stream.decided.count(pending[index].command.command_id) == 0) {
-          again.push_back(pending[index]);
-        }
-      }
-      counted.redecided = again.size();
+    // Every stream touched must now be confirmed up to its head: anything less (a gap, another
+    // branch) means the log does not hold what this process decided.
+    StreamFold& after = partitions_.at(partition).fold;
+    for (const Draft& d : drafts) {
+      const Stream& s = after.StreamOf(d.cptsid);
+      if (s.confirmed < s.head) diverged = true;
+      if (s.confirmed >= d.sequence) ++(d.rejected ? counted.rejections : counted.events);
     }
     {
       std::lock_guard lock(stats_mu_);
       stats_.duplicates += counted.duplicates;
       stats_.unchanged += counted.unchanged;
       stats_.redecided += counted.redecided;
-      if (!diverged) {
-        stats_.events += counted.events;
-        stats_.rejections += counted.rejections;
-      }
+      stats_.events += counted.events;
+      stats_.rejections += counted.rejections;
     }
-    pending = std::move(again);
+    if (!diverged) return Status::Ok();
+    CPTS_RETURN_IF_ERROR(Rebuild(partition));
+    diverged = false;
   }
-  return Status::Ok();
 }
 
 }  // namespace cpts::aggregates

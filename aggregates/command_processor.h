@@ -7,23 +7,27 @@
 //     count) from the start before deciding anything there.
 //   - It decides each command in log order on the folded state: at most one event, or a
 //     command-rejected event, or nothing. The event gets the stream's next sequence, the hash of
-//     the previous event, the command id as causation and a deterministic id.
+//     the previous event, the command id as causation, a deterministic id, and as its time the
+//     moment the command entered the log, so the same decision taken twice is the same bytes.
 //   - A batch of outcomes is appended at once, then read back: the log, not this process,
 //     decides which events count (aggregates/stream_fold.h). If another writer got there first
 //     (a zombie after a rebalance), the fold is rebuilt from the log and the commands whose
 //     outcome did not land are decided again; a command already decided is never decided twice.
 //   - Command offsets are committed after their outcomes are confirmed on the log, so a crash
-//     re-delivers commands, which the decided-set then skips: effectively once.
+//     re-delivers commands, which each stream then skips: effectively once.
+//   - Any error leaves the processor unusable (every later call returns it): the state it holds
+//     may be ahead of the log, so the process restarts and folds the log afresh.
 // Thread-safety: one thread runs a processor (RunOnce / Run); stats() may be read from any.
 
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
+#include "aggregates/decide.h"
 #include "aggregates/stream_fold.h"
 #include "events/log.h"
 
@@ -32,12 +36,13 @@ namespace cpts::aggregates {
 struct ProcessorOptions {
   // Default: "deciders".
   std::string group = "deciders";
+  // This member's name, stamped on the records it appends (header cpts-decider), for operators.
+  // Default: "<hostname>:<pid>".
+  std::string name;
   // Commands decided together, appended in one batch. Default: 1000.
   size_t max_batch = 1000;
   // How long one RunOnce waits for commands. Default: 100 ms.
   std::chrono::milliseconds poll_timeout{100};
-  // The time stamped on events. Default: the system clock.
-  std::function<std::chrono::system_clock::time_point()> clock;
 };
 
 struct ProcessorStats {
@@ -47,7 +52,7 @@ struct ProcessorStats {
   uint64_t unchanged = 0;       // accepted, nothing to record
   uint64_t duplicates = 0;      // commands already decided: skipped
   uint64_t redecided = 0;       // outcomes another writer pre-empted: decided again
-  uint64_t conflicts = 0;       // events read that claimed a taken position (zombies)
+  uint64_t conflicts = 0;       // events read that claimed a taken position (zombies), once each
   uint64_t rebuilds = 0;        // partition folds rebuilt from the log
   uint64_t unroutable = 0;      // commands keyed to no stream of their partition: skipped
   uint64_t commit_retries = 0;  // progress commits refused (a rebalance): kept for later
@@ -71,7 +76,7 @@ class CommandProcessor : public log::GroupListener {
   Result<bool> CaughtUp();
 
   ProcessorStats stats() const;
-  // Events read that were not applied (conflicts, gaps, unreadable), in every owned partition.
+  // Events read that were not applied (conflicts, gaps, unreadable), in the owned partitions.
   std::vector<FoldIncident> incidents() const;
 
   void OnPartitionsAssigned(const std::vector<log::TopicPartition>& partitions) override;
@@ -80,16 +85,29 @@ class CommandProcessor : public log::GroupListener {
  private:
   struct PartitionState {
     StreamFold fold;
-    std::unique_ptr<log::LogReader> reader;    // on the events partition
-    Offset next_event{0};                      // next events offset to fold
-    std::vector<FoldIncident> past_incidents;  // from folds since rebuilt
+    Offset next_event{0};     // next events offset to fold
+    Offset counted_until{0};  // conflicts before this offset are already counted
+  };
+  // A command waiting for its outcome.
+  struct Pending {
+    Command command;
+    int64_t offset = 0;               // in the commands topic
+    int64_t timestamp_ms = 0;         // when it entered the log: the time of its outcome
+    std::optional<Rejection> forced;  // a command that did not decode: its rejection
   };
 
   CommandProcessor(log::Log& log, ProcessorOptions options) : log_(log), options_(options) {}
+  Status RunOnceUnchecked();
   Status Rebuild(Partition partition);
-  // Folds the events partition up to its current end.
-  Status CatchUp(Partition partition, PartitionState& ps, bool* diverged);
-  Status DecideBatch(Partition partition, const std::vector<log::StoredRecord>& commands);
+  // Folds `partitions` of the events topic up to their current ends; records of the other owned
+  // partitions read meanwhile are folded too. Sets *diverged when a tentative event lost.
+  Status CatchUp(const std::vector<Partition>& partitions, bool* diverged);
+  std::vector<Pending> ToPending(Partition partition,
+                                 const std::vector<log::StoredRecord>& records);
+  Status DecideBatch(Partition partition, const std::vector<Pending>& pending);
+  // The outcome of one command on its stream, or nullopt when nothing changes.
+  std::optional<events::Envelope> BuildOutcome(const Pending& p, const Stream& stream,
+                                               bool* rejected);
   // Commits the decided progress of the owned partitions (or of `only`); keeps what fails.
   void CommitProgress(const std::vector<log::TopicPartition>* only);
 
@@ -97,9 +115,10 @@ class CommandProcessor : public log::GroupListener {
   ProcessorOptions options_;
   int32_t partition_count_ = 0;
   std::unique_ptr<log::GroupConsumer> member_;
+  std::unique_ptr<log::LogReader> reader_;  // the events topic, every owned partition
   std::map<Partition, PartitionState> partitions_;
   std::map<Partition, Offset> uncommitted_;  // decided up to here, not yet committed
-  Status listener_error_;                    // from a callback, returned by the next RunOnce
+  Status broken_;                            // the first error; sticky
   mutable std::mutex stats_mu_;
   ProcessorStats stats_;
 };

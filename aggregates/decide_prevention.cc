@@ -37,6 +37,12 @@ Decision RecordParticipation(const Context& ctx) {
   if (std::find(campaign->sites.begin(), campaign->sites.end(), site) == campaign->sites.end()) {
     return Reject("unknown_site", "Site " + site + " is not a site of campaign " + id + ".");
   }
+  // A professional recording a participation acts for the CPTS: only a member may.
+  if (const auto professional = Str(ctx.data, "professional");
+      !professional.empty() && FindMember(ctx.state, professional) == nullptr) {
+    return Reject("not_a_member",
+                  professional + " is not a member of the CPTS " + ctx.command.cptsid + ".");
+  }
   return Accept(ctx, ctx.data, Subject("campaign", id));
 }
 

@@ -1,5 +1,8 @@
 #include "aggregates/stream_fold.h"
 
+#include <algorithm>
+#include <charconv>
+
 #include "aggregates/decide.h"
 #include "events/codec.h"
 
@@ -25,6 +28,16 @@ const char* FoldOutcomeName(FoldOutcome outcome) {
   return "unknown";
 }
 
+std::optional<int64_t> CommandOffsetOf(const log::StoredRecord& record) {
+  for (const log::Header& h : record.headers) {
+    if (h.key != kCommandOffsetHeader) continue;
+    int64_t offset = -1;
+    const auto [end, ec] = std::from_chars(h.value.data(), h.value.data() + h.value.size(), offset);
+    if (ec == std::errc() && end == h.value.data() + h.value.size() && offset >= 0) return offset;
+  }
+  return std::nullopt;
+}
+
 FoldOutcome StreamFold::Report(FoldIncident incident) {
   const FoldOutcome outcome = incident.outcome;
   incidents_.push_back(std::move(incident));
@@ -46,21 +59,32 @@ FoldOutcome StreamFold::Apply(const log::StoredRecord& record) {
   incident.event_id = e.id;
   Stream& s = streams_[e.cptsid];
   const uint64_t seq = e.sequence.value();
+  if (s.diverged) {
+    incident.outcome = FoldOutcome::kDiverged;
+    incident.detail = "read after the stream diverged";
+    return incident.outcome;  // judged again after the rebuild; not an incident of its own
+  }
+  // Identity is id and bytes: two writers can decide the same command at the same position
+  // (same id) with different outcomes or times.
+  const auto same_as_held = [&] {
+    return s.event_ids[seq - 1] == e.id && s.event_hashes[seq - 1] == decoded->hash;
+  };
 
   if (seq <= s.confirmed.value()) {
-    const std::string& holder = s.event_ids[seq - 1];
-    if (holder == e.id) return FoldOutcome::kAlreadyApplied;
+    if (same_as_held()) return FoldOutcome::kAlreadyApplied;
     incident.outcome = FoldOutcome::kConflict;
-    incident.applied_id = holder;
-    incident.detail = "position already taken";
+    incident.applied_id = s.event_ids[seq - 1];
+    incident.detail = incident.applied_id == e.id ? "same id, other content, position taken"
+                                                  : "position already taken";
     return Report(std::move(incident));
   }
   if (seq == s.confirmed.value() + 1) {
-    if (seq <= s.head.value()) {  // a position we hold tentatively
-      if (s.event_ids[seq - 1] == e.id) {
+    if (seq <= s.head.value()) {  // a position this process holds tentatively
+      if (same_as_held()) {
         s.confirmed = e.sequence;
         return FoldOutcome::kConfirmed;
       }
+      s.diverged = true;
       incident.outcome = FoldOutcome::kDiverged;
       incident.applied_id = s.event_ids[seq - 1];
       incident.detail = "another event reached the log first at a position decided here";
@@ -75,8 +99,11 @@ FoldOutcome StreamFold::Apply(const log::StoredRecord& record) {
     s.head = s.confirmed = e.sequence;
     s.head_hash = decoded->hash;
     s.event_ids.push_back(e.id);
+    s.event_hashes.push_back(decoded->hash);
     s.decided.insert(e.causationid);
-    ++applied_;
+    if (auto offset = CommandOffsetOf(record)) {
+      s.last_command_offset = std::max(s.last_command_offset, *offset);
+    }
     return FoldOutcome::kApplied;
   }
   incident.outcome = FoldOutcome::kGap;
@@ -84,13 +111,16 @@ FoldOutcome StreamFold::Apply(const log::StoredRecord& record) {
   return Report(std::move(incident));
 }
 
-void StreamFold::ApplyTentative(const events::Envelope& event, std::string hash) {
+void StreamFold::ApplyTentative(const events::Envelope& event, const std::string& bytes,
+                                int64_t command_offset) {
   Stream& s = streams_[event.cptsid];
   Evolve(s.state, event);
   s.head = event.sequence;
-  s.head_hash = std::move(hash);
+  s.head_hash = events::Sha256Hex(bytes);
   s.event_ids.push_back(event.id);
+  s.event_hashes.push_back(s.head_hash);
   s.decided.insert(event.causationid);
+  s.last_command_offset = std::max(s.last_command_offset, command_offset);
 }
 
 }  // namespace cpts::aggregates

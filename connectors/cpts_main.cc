@@ -374,14 +374,14 @@ std::string StatsLine(const aggregates::ProcessorStats& s) {
          std::to_string(s.commit_retries) + " commits retried";
 }
 
-int RunDecide(const LogFlags& flags, const std::string& group) {
+int RunDecide(const LogFlags& flags, const std::string& group, const std::string& name) {
   Result<std::unique_ptr<log::Log>> log = OpenLog(flags, OpenMode::kCreateTopics);
   if (!log.ok()) {
     std::cerr << "cpts decide: " << log.status().ToString() << "\n";
     return 1;
   }
   Result<std::unique_ptr<aggregates::CommandProcessor>> processor =
-      aggregates::CommandProcessor::Start(**log, {.group = group});
+      aggregates::CommandProcessor::Start(**log, {.group = group, .name = name});
   if (!processor.ok()) {
     std::cerr << "cpts decide: " << processor.status().ToString() << "\n";
     return 1;
@@ -443,9 +443,12 @@ int main(int argc, char** argv) {
       "decide", "Decide commands as a member of the decider group, until SIGTERM or SIGINT");
   cpts::AddLogFlags(*decide, decide_flags, /*creates_topics=*/true);
   decide->add_option("--group", group, "Consumer group of the deciders")->capture_default_str();
+  std::string name;
+  decide->add_option("--name", name,
+                     "This member's name on the events it appends (default: hostname:pid)");
 
   CLI11_PARSE(app, argc, argv);
   if (demo->parsed()) return cpts::RunDemo(demo_flags);
-  if (decide->parsed()) return cpts::RunDecide(decide_flags, group);
+  if (decide->parsed()) return cpts::RunDecide(decide_flags, group, name);
   return cpts::RunRead(read_flags, only_cpts, as_json);
 }

@@ -38,7 +38,8 @@ struct Envelope {
   std::string source;  // a URI-reference naming the producer; by convention "/cpts/<cptsid>"
   std::string type;    // "fr.cpts.<area>.<fact>.vN", a type of the catalogue
   std::string specversion = std::string(kSpecVersion);
-  std::string time;  // when the event was decided: RFC 3339 UTC, "2026-11-22T16:05:00.123Z"
+  std::string time;  // when its command entered the log (so deciding it twice gives the same
+                     // bytes): RFC 3339 UTC, "2026-11-22T16:05:00.123Z"
   std::string datacontenttype = std::string(kDataContentType);
   std::optional<std::string> subject;  // the entity within the stream, e.g. "discharge/D-42"
 

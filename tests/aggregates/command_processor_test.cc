@@ -27,6 +27,7 @@ class RacingLog final : public log::Log {
  public:
   explicit RacingLog(log::Log& inner) : inner_(inner) {}
   std::function<void()> before_next_event_append;
+  bool fail_next_event_append = false;
 
   Status EnsureTopic(const log::TopicSpec& spec) override { return inner_.EnsureTopic(spec); }
   Result<int32_t> PartitionCount(std::string_view topic) override {
@@ -36,6 +37,9 @@ class RacingLog final : public log::Log {
                                             std::span<const log::Record> records) override {
     if (topic == kEventsTopic && before_next_event_append) {
       std::exchange(before_next_event_append, nullptr)();
+    }
+    if (topic == kEventsTopic && std::exchange(fail_next_event_append, false)) {
+      return Status::Unavailable("injected: the disk is full");
     }
     return inner_.Append(topic, records);
   }
@@ -126,13 +130,28 @@ class CommandProcessorTest : public ::testing::Test {
     return out;
   }
 
-  // An event a zombie decided at `sequence` on top of `prevhash`: a member joining.
-  std::string ZombieEvent(uint64_t sequence, const std::string& prevhash) {
+  // The applied chain's length and head hash (events not applied are skipped).
+  std::pair<uint64_t, std::string> Head() {
+    uint64_t length = 0;
+    std::string hash(events::kGenesisHash);
+    for (const auto& e : Stream()) {
+      if (e.envelope.sequence.value() == length + 1 && e.envelope.prevhash == hash) {
+        ++length;
+        hash = e.hash;
+      }
+    }
+    return {length, hash};
+  }
+
+  // An event a zombie decided at `sequence` on top of `prevhash` for command `cause`: a member
+  // joining.
+  std::string ZombieEvent(uint64_t sequence, const std::string& prevhash,
+                          const std::string& cause = "zombie-command") {
     events::Envelope e;
     e.cptsid = kCpts;
     e.sequence = Sequence(sequence);
     e.prevhash = prevhash;
-    e.causationid = "zombie-command";
+    e.causationid = cause;
     e.correlationid = e.causationid;
     e.id = events::DeterministicEventId(e.cptsid, e.sequence, e.causationid);
     e.source = "/cpts/" + kCpts;
@@ -272,6 +291,93 @@ TEST_F(CommandProcessorTest, WhenAZombieGetsToTheNextPositionFirstTheCommandIsDe
                 i.applied_id == events::DeterministicEventId(kCpts, Sequence(3), "zombie-command");
   }
   EXPECT_TRUE(reported);
+}
+
+TEST_F(CommandProcessorTest, AZombieDecidingTheSameCommandDifferentlyGetsThereFirstAndWins) {
+  Send({Register("c1"), Join("c2", "10001234565")});
+  Decide();
+  // The zombie decides c3 too, at #3, with another outcome: same event id, other bytes.
+  std::string zombie;
+  racing_->before_next_event_append = [&] {
+    zombie = ZombieEvent(3, Stream()[1].hash, "c3");
+    AppendEvent(zombie);
+  };
+  Send({Join("c3", "10002345675"), Join("c4", "10004567896")});
+  Decide();
+  const test::HistoryCheck check = test::CheckHistory(*log_, kPartitions);
+  EXPECT_TRUE(check.problems.empty());
+  EXPECT_EQ(check.stream_lengths.at(kCpts), 4u);  // c1, c2, the zombie's c3, then c4
+  EXPECT_EQ(check.outcomes.at("c3"), 1);
+  EXPECT_EQ(check.outcomes.at("c4"), 1);
+  EXPECT_EQ(Stream()[2].hash, events::Sha256Hex(zombie));
+  // This processor's own #3 for c3, the same id with other content, was not applied.
+  bool reported = false;
+  for (const FoldIncident& i : processor_->incidents()) {
+    reported |= i.outcome == FoldOutcome::kConflict && i.sequence.value() == 3 &&
+                i.applied_id == i.event_id;
+  }
+  EXPECT_TRUE(reported);
+}
+
+TEST_F(CommandProcessorTest, ACommandThatChangedNothingIsNotDecidedAgainAfterALaterChange) {
+  Send({Register("c1"), Join("c2", "10001234565")});
+  Decide();
+  // c3 changes nothing (already a member); c4 then removes the member.
+  Send({Join("c3", "10001234565"),
+        MakeCommand("c4", "membership.leave", {{"member_id", "rpps:10001234565"}})});
+  Decide();
+  EXPECT_EQ(processor_->stats().unchanged, 1u);
+  ASSERT_EQ(Stream().size(), 3u);
+  // A decider that lost its committed offsets reads c3 and c4 again: c3 must not re-join.
+  ASSERT_TRUE(processor_->Close().ok());
+  auto fresh = CommandProcessor::Start(*log_, {.group = "deciders-after-loss"});
+  ASSERT_TRUE(fresh.ok());
+  for (int i = 0; i < 50 && !*(*fresh)->CaughtUp(); ++i) ASSERT_TRUE((*fresh)->RunOnce().ok());
+  EXPECT_EQ(Stream().size(), 3u);
+  EXPECT_EQ((*fresh)->stats().duplicates, 4u);
+}
+
+TEST_F(CommandProcessorTest, AfterAFailedAppendTheProcessorRefusesToGoOnUntilRestarted) {
+  Send({Register("c1")});
+  Decide();
+  racing_->fail_next_event_append = true;
+  Send({Join("c2", "10001234565")});
+  Status first = Status::Ok();
+  for (int i = 0; i < 50 && first.ok(); ++i) first = processor_->RunOnce();
+  ASSERT_FALSE(first.ok());
+  EXPECT_NE(first.message().find("restart"), std::string::npos) << first.ToString();
+  Send({Join("c3", "10002345675")});
+  EXPECT_FALSE(processor_->RunOnce().ok());  // sticky: its state may be ahead of the log
+  // A new processor resumes from the log and decides c2 and c3 in order.
+  ASSERT_TRUE(processor_->Close().ok());
+  auto restarted = CommandProcessor::Start(*log_, {});
+  ASSERT_TRUE(restarted.ok());
+  for (int i = 0; i < 50 && !*(*restarted)->CaughtUp(); ++i) {
+    ASSERT_TRUE((*restarted)->RunOnce().ok());
+  }
+  const test::HistoryCheck check = test::CheckHistory(*log_, kPartitions);
+  EXPECT_TRUE(check.problems.empty());
+  EXPECT_EQ(check.outcomes.at("c2"), 1);
+  EXPECT_EQ(check.outcomes.at("c3"), 1);
+}
+
+TEST_F(CommandProcessorTest, EachConflictingEventIsCountedOnceWhateverTheRebuilds) {
+  Send({Register("c1"), Join("c2", "10001234565")});
+  Decide();
+  AppendEvent(ZombieEvent(2, Stream()[0].hash));  // a stale zombie: conflict
+  // Two divergences force two rebuilds, each reading the stale zombie again.
+  for (const char* id : {"c3", "c4"}) {
+    racing_->before_next_event_append = [&] {
+      const auto [length, hash] = Head();
+      AppendEvent(ZombieEvent(length + 1, hash, std::string("zombie-") + id));
+    };
+    Send({Join(id, id == std::string("c3") ? "10002345675" : "10004567896")});
+    Decide();
+  }
+  // The stale zombie, and this processor's two pre-empted drafts.
+  EXPECT_EQ(processor_->stats().conflicts, 3u);
+  const test::HistoryCheck check = test::CheckHistory(*log_, kPartitions);
+  EXPECT_EQ(check.not_applied, 3u);
 }
 
 }  // namespace

@@ -21,6 +21,9 @@ HistoryCheck CheckHistory(log::Log& log, int partitions) {
   };
   std::map<std::string, Head> heads;
   for (const log::StoredRecord& r : *records) {
+    for (const log::Header& h : r.headers) {
+      if (h.key == "cpts-decider") ++check.appended_by[h.value];
+    }
     auto decoded = events::Decode(r.value);
     if (!decoded.ok()) {
       check.problems.push_back("unreadable record at " + std::to_string(r.partition.value()) + "@" +
@@ -52,7 +55,11 @@ HistoryCheck CheckHistory(log::Log& log, int partitions) {
     } else if (e.type == "fr.cpts.access.gp_capacity_declared.v1") {
       head.capacity[e.data.at("gp").get<std::string>()] = {
           e.data.at("new_patients_capacity").get<int64_t>(), 0};
-    } else if (e.type == "fr.cpts.access.referral_accepted.v1") {
+    } else if (e.type == "fr.cpts.membership.member_left.v1") {
+      head.capacity.erase(e.data.at("member_id").get<std::string>());  // leaving drops it
+    } else if (e.type == "fr.cpts.access.referral_accepted.v1" ||
+               (e.type == "fr.cpts.access.gp_assigned.v1" && !e.data.contains("referral_id"))) {
+      // An acceptance takes a unit; so does an assignment made without a referral.
       auto& [declared, accepted] = head.capacity[e.data.at("gp").get<std::string>()];
       if (++accepted > declared) {
         check.over_capacity.push_back(e.cptsid + " " + e.data.at("gp").get<std::string>() + ": " +

@@ -19,6 +19,7 @@ struct HistoryCheck {
   std::map<std::string, int> rejections;   // rejection code -> count
   std::vector<std::string> over_capacity;  // a GP accepting beyond its declared capacity
   std::map<std::string, size_t> stream_lengths;
+  std::map<std::string, size_t> appended_by;  // records per cpts-decider header, applied or not
 };
 
 HistoryCheck CheckHistory(log::Log& log, int partitions);

@@ -85,7 +85,10 @@ TEST(PipelineTest, OnTheEmbeddedLogEveryCommandIsDecidedOnceThroughASigkillAndAR
 }
 
 // Commands appended by the test, read by decider processes (`cpts decide`) on the test broker.
-TEST(PipelineTest, OnKafkaTwoDecidersOneKilledAndAThirdJoiningDecideEveryCommandOnce) {
+// Two deciders share the partitions; one is frozen past its session timeout and resumed (a
+// zombie: it may append for partitions it no longer owns), one is killed, a third joins. The
+// acceptances racing for each GP's last unit come from a second, concurrent sender.
+TEST(PipelineTest, OnKafkaDecidersFrozenKilledAndJoiningDecideEveryCommandOnce) {
   constexpr int kPartitions = 16;
   auto broker = test::TestBroker::Start({.brokers = 3});
   ASSERT_TRUE(broker.ok()) << broker.status().ToString();
@@ -94,16 +97,19 @@ TEST(PipelineTest, OnKafkaTwoDecidersOneKilledAndAThirdJoiningDecideEveryCommand
   }
   auto log = log::OpenKafkaLog(logtest::KafkaTestOptions((*broker)->bootstrap()));
   ASSERT_TRUE(log.ok());
-  const std::vector<std::string> decider = {
-      test::BinaryPath("cpts"),     "decide",       "--kafka",
-      (*broker)->bootstrap(),       "--partitions", std::to_string(kPartitions),
-      "--kafka-session-timeout-ms", "6000",         "--kafka-property",
-      "fetch.wait.max.ms=10"};
-  auto first = test::ChildProcess::Spawn(decider);
-  auto second = test::ChildProcess::Spawn(decider);
-  ASSERT_TRUE(first.ok() && second.ok());
+  const auto decider = [&](const std::string& name) {
+    auto spawned = test::ChildProcess::Spawn(
+        {test::BinaryPath("cpts"), "decide", "--kafka", (*broker)->bootstrap(), "--partitions",
+         std::to_string(kPartitions), "--kafka-session-timeout-ms", "6000", "--kafka-property",
+         "fetch.wait.max.ms=10", "--name", name});
+    EXPECT_TRUE(spawned.ok());
+    return std::move(*spawned);
+  };
+  auto first = decider("decider-1");
+  auto second = decider("decider-2");
 
   const auto workload = test::GenerateWorkload({.cpts = kCpts, .commands = kCommands, .seed = 11});
+  // Events appended so far, duplicates and conflicts included: a cheap "nearly done" signal.
   const auto outcomes_so_far = [&] {
     int64_t total = 0;
     for (int p = 0; p < kPartitions; ++p) {
@@ -111,41 +117,52 @@ TEST(PipelineTest, OnKafkaTwoDecidersOneKilledAndAThirdJoiningDecideEveryCommand
     }
     return total;
   };
-  // Commands flow in from a feeder thread while this one watches the outcomes: a decider is
-  // killed a third of the way through, another starts at two thirds.
-  Status fed = Status::Ok();
-  std::thread feeder([&] {
-    for (size_t i = 0; i < workload.size() && fed.ok(); i += 500) {
+  // Two senders: the racing acceptances, and everything else, over about 20 s, so that every
+  // fault below happens while commands flow.
+  std::atomic<size_t> fed{0};
+  const auto feed = [&](bool races, Status* status) {
+    for (size_t i = 0; i < workload.size() && status->ok(); i += 500) {
+      if (!races) fed = i;
       std::vector<log::Record> batch;
       for (size_t j = i; j < std::min(workload.size(), i + 500); ++j) {
+        if (test::IsCapacityRace(workload[j]) != races) continue;
         batch.push_back(
             {.key = workload[j].cptsid, .value = aggregates::EncodeCommand(workload[j])});
       }
-      fed = (*log)->Append(topics::kCommands, batch).status();
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      *status = (*log)->Append(topics::kCommands, batch).status();
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
-  });
+  };
+  Status fed_main = Status::Ok(), fed_races = Status::Ok();
+  std::thread main_feeder(feed, false, &fed_main);
+  std::thread race_feeder(feed, true, &fed_races);
+
   std::unique_ptr<test::ChildProcess> third;
-  bool killed = false;
+  bool frozen = false, killed = false;
   const auto watch_deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
   while (third == nullptr && std::chrono::steady_clock::now() < watch_deadline) {
-    const int64_t outcomes = outcomes_so_far();
-    if (!killed && outcomes >= kCommands / 3) {
-      ASSERT_TRUE((*first)->Signal(SIGKILL).ok());
+    const size_t sent = fed;
+    if (!frozen && sent >= workload.size() / 5) {
+      // Frozen past its session: its partitions move to decider-1; resumed, it is a zombie
+      // until it notices.
+      ASSERT_TRUE(second->Signal(SIGSTOP).ok());
+      std::this_thread::sleep_for(seconds(8));
+      ASSERT_TRUE(second->Signal(SIGCONT).ok());
+      frozen = true;
+    } else if (frozen && !killed && sent >= 2 * workload.size() / 3) {
+      ASSERT_TRUE(first->Signal(SIGKILL).ok());
       killed = true;
-    }
-    if (killed && outcomes >= 2 * kCommands / 3) {
-      auto spawned = test::ChildProcess::Spawn(decider);
-      ASSERT_TRUE(spawned.ok());
-      third = std::move(*spawned);
+    } else if (killed && sent >= 3 * workload.size() / 4) {
+      third = decider("decider-3");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  feeder.join();
-  ASSERT_TRUE(fed.ok()) << fed.ToString();
-  ASSERT_TRUE(killed && third != nullptr) << "the deciders never got two thirds of the way";
-  // Wait until every command has an outcome (a killed member's partitions move after its
-  // session times out).
+  main_feeder.join();
+  race_feeder.join();
+  ASSERT_TRUE(fed_main.ok() && fed_races.ok());
+  ASSERT_TRUE(third != nullptr) << "the feed never got three quarters of the way";
+
+  // Wait until every command has an outcome.
   test::HistoryCheck check;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -155,13 +172,17 @@ TEST(PipelineTest, OnKafkaTwoDecidersOneKilledAndAThirdJoiningDecideEveryCommand
     }
     std::this_thread::sleep_for(seconds(1));
   }
-  for (auto* child : {second->get(), third.get()}) {
+  for (auto* child : {second.get(), third.get()}) {
     ASSERT_TRUE(child->Signal(SIGTERM).ok());
     auto status = child->Wait(seconds(60));
     ASSERT_TRUE(status.ok());
     EXPECT_EQ(*status, 0);
   }
   ExpectCompleteHistory(check, workload);
+  // Every decider did part of the work (the header names who appended each record).
+  EXPECT_GT(check.appended_by["decider-1"], 0u);
+  EXPECT_GT(check.appended_by["decider-2"], 0u);
+  EXPECT_GT(check.appended_by["decider-3"], 0u);
 }
 
 }  // namespace

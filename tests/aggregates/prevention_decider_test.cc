@@ -30,16 +30,20 @@ TEST(LaunchCampaign, IsRejectedForACampaignIdAlreadyUsed) {
 }
 
 TEST(RecordParticipation, RecordsAParticipationAtASite) {
-  Given({Registered(), CampaignLaunched(kCampaign)})
+  Given({Registered(), Joined(kGp), CampaignLaunched(kCampaign)})
       .When(Record())
       .Then(Event(kParticipation, Sample(kParticipation)));
 }
 
 TEST(RecordParticipation, RecordsAnAnonymousParticipation) {
   const json anonymous = {{"participant", nullptr}, {"identity", nullptr}};
-  Given({Registered(), CampaignLaunched(kCampaign)})
+  Given({Registered(), Joined(kGp), CampaignLaunched(kCampaign)})
       .When(Record(anonymous))
       .Then(Event(kParticipation, Sample(kParticipation, anonymous)));
+}
+
+TEST(RecordParticipation, IsRejectedWhenTheProfessionalIsNotAMember) {
+  Given({Registered(), CampaignLaunched(kCampaign)}).When(Record()).ThenRejected("not_a_member");
 }
 
 TEST(RecordParticipation, IsRejectedForAnUnknownCampaign) {

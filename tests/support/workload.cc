@@ -209,6 +209,8 @@ class StreamScript {
 
 std::string WorkloadCptsId(int index) { return "cpts-load-" + std::to_string(index); }
 
+bool IsCapacityRace(const Command& command) { return command.type == "access.accept_referral"; }
+
 std::vector<Command> GenerateWorkload(const WorkloadOptions& options) {
   std::vector<StreamScript> scripts;
   const int per_stream = options.commands / std::max(1, options.cpts);

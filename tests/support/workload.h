@@ -22,6 +22,10 @@ struct WorkloadOptions {
 // Commands in a valid order per CPTS, the CPTS interleaved at random (seeded).
 std::vector<aggregates::Command> GenerateWorkload(const WorkloadOptions& options);
 
+// The acceptances that race for a GP's last unit of capacity: a test may send them from
+// another sender, concurrently with the rest.
+bool IsCapacityRace(const aggregates::Command& command);
+
 // The CPTS id of workload stream `index`.
 std::string WorkloadCptsId(int index);
 
