@@ -1,5 +1,6 @@
 // cpts: the command-line tool.
-//   cpts demo     appends a short, realistic story of one CPTS to the log and prints it back
+//   cpts demo     sends a short, realistic story of one CPTS as commands, decides them, prints
+//                 the stream
 //   cpts read     prints every event of the log, decoded and checked, one per line
 //   cpts decide   runs a command processor (a decider group member) until SIGTERM or SIGINT
 // Both work on the embedded log under --data-dir (the default) or on Kafka with --kafka.
@@ -12,6 +13,7 @@
 #include <map>
 #include <optional>
 
+#include "aggregates/command.h"
 #include "aggregates/command_processor.h"
 #include "connectors/embedded_log.h"
 #include "connectors/kafka_log.h"
@@ -87,9 +89,10 @@ Result<std::unique_ptr<log::Log>> OpenLog(const LogFlags& flags, OpenMode mode) 
   return opened;
 }
 
-// Every record of the events topic, in order within each partition.
-Status ForEachEvent(log::Log& log, const std::function<void(const log::StoredRecord&)>& visit) {
-  const std::string topic(topics::kEvents);
+// Every record of a topic, in order within each partition.
+Status ForEachRecord(log::Log& log, std::string_view topic_name,
+                     const std::function<void(const log::StoredRecord&)>& visit) {
+  const std::string topic(topic_name);
   Result<int32_t> partitions = log.PartitionCount(topic);
   if (!partitions.ok()) return partitions.status();
   Result<std::unique_ptr<log::LogReader>> reader = log.OpenReader();
@@ -126,7 +129,7 @@ std::string Shorten(std::string s, size_t max) {
 // Prints the events (of one CPTS, or all); returns how many did not decode.
 Result<size_t> PrintEvents(log::Log& log, const std::string& only_cpts, bool as_json) {
   size_t shown = 0, unreadable = 0;
-  Status status = ForEachEvent(log, [&](const log::StoredRecord& r) {
+  Status status = ForEachRecord(log, topics::kEvents, [&](const log::StoredRecord& r) {
     if (!only_cpts.empty() && r.key != only_cpts) return;
     ++shown;
     const std::string where =
@@ -151,51 +154,38 @@ Result<size_t> PrintEvents(log::Log& log, const std::string& only_cpts, bool as_
   return unreadable;
 }
 
-// The stream head of one CPTS: the sequence and hash of its last event, read from the log.
-struct StreamHead {
-  Sequence sequence{0};
-  std::string hash = std::string(events::kGenesisHash);
+// A demo story for CPTS du Haut-Doubs (Pontarlier), one of the seeds' territories, as the
+// commands its people send: the CPTS is registered, members join, a patient without a GP finds
+// one, a discharge from the hospital of Pontarlier is followed up by a home nurse, and a
+// prevention campaign runs. Sent again, the same requests meet the rules: the CPTS is already
+// registered, members are already members, the referral was already accepted...
+struct DemoCommand {
+  std::string type;
+  std::string actor;
+  json data;
 };
 
-Result<StreamHead> ReadStreamHead(log::Log& log, const std::string& cpts_id) {
-  StreamHead head;
-  Status decode_error = Status::Ok();
-  Status status = ForEachEvent(log, [&](const log::StoredRecord& r) {
-    if (r.key != cpts_id || !decode_error.ok()) return;
-    Result<events::DecodedEvent> decoded = events::Decode(r.value);
-    if (!decoded.ok()) {
-      decode_error =
-          decoded.status().WithContext("event at offset " + std::to_string(r.offset.value()));
-      return;
-    }
-    head.sequence = decoded->envelope.sequence;
-    head.hash = decoded->hash;
-  });
-  CPTS_RETURN_IF_ERROR(status);
-  CPTS_RETURN_IF_ERROR(decode_error);
-  return head;
-}
-
-// A demo story for CPTS du Haut-Doubs (Pontarlier), one of the seeds' territories: the CPTS is
-// registered, members join, a patient without a GP finds one, a discharge from the hospital of
-// Pontarlier is followed up by a home nurse, and a prevention campaign runs.
-std::vector<std::pair<std::string, json>> DemoStory(const std::string& patient,
-                                                    const std::string& participant) {
+std::vector<DemoCommand> DemoStory(const std::string& cpts_id, const std::string& patient,
+                                   const std::string& participant) {
   const std::string gp = "rpps:10001234565", nurse = "rpps:10002345675";
   const std::string hospital = "250000452";
+  const std::string coordinator = "coordinator:" + cpts_id + ":claire";
   return {
-      {"fr.cpts.cpts.registered.v1",
+      {"cpts.register",
+       "admin:ars-bfc",
        {{"name", "CPTS du Haut-Doubs"},
         {"territory", {"25462", "25411", "25413"}},
         {"population", 68000},
         {"region", "27"}}},
-      {"fr.cpts.cpts.aci_signed.v1",
+      {"cpts.sign_aci",
+       "admin:ars-bfc",
        {{"signed_on", "2026-06-15"},
         {"starts_on", "2026-07-01"},
         {"ends_on", "2031-06-30"},
         {"cpam_signatory", "CPAM du Doubs"},
         {"ars_signatory", "ARS Bourgogne-Franche-Comté"}}},
-      {"fr.cpts.membership.member_joined.v1",
+      {"membership.join",
+       coordinator,
        {{"member_id", gp},
         {"member_kind", "professional"},
         {"profession", "general_practitioner"},
@@ -203,7 +193,8 @@ std::vector<std::pair<std::string, json>> DemoStory(const std::string& patient,
         {"commune", "25462"},
         {"college", "Professionnels de santé libéraux"},
         {"display_name", "Dr Claire Bourgeois"}}},
-      {"fr.cpts.membership.member_joined.v1",
+      {"membership.join",
+       coordinator,
        {{"member_id", nurse},
         {"member_kind", "professional"},
         {"profession", "nurse"},
@@ -211,28 +202,34 @@ std::vector<std::pair<std::string, json>> DemoStory(const std::string& patient,
         {"commune", "25411"},
         {"college", "Professionnels de santé libéraux"},
         {"display_name", "Julien Petite, IDE"}}},
-      {"fr.cpts.membership.member_joined.v1",
+      {"membership.join",
+       coordinator,
        {{"member_id", "finess:" + hospital},
         {"member_kind", "structure"},
         {"structure_kind", "hospital"},
         {"commune", "25462"},
         {"college", "Établissements et structures"},
         {"display_name", "Centre hospitalier de Pontarlier"}}},
-      {"fr.cpts.access.gp_capacity_declared.v1", {{"gp", gp}, {"new_patients_capacity", 12}}},
-      {"fr.cpts.access.patient_registered.v2",
+      {"access.declare_capacity",
+       "professional:" + gp,
+       {{"gp", gp}, {"new_patients_capacity", 12}}},
+      {"access.register_patient",
+       coordinator,
        {{"patient", patient},
         {"age_band", "70-79"},
         {"ald", true},
         {"c2s", false},
         {"commune", "25411"},
         {"registered_at", "2026-11-02T09:30:00+01:00"}}},
-      {"fr.cpts.access.referral_issued.v1",
+      {"access.issue_referral",
+       coordinator,
        {{"referral_id", "REF-0001"}, {"patient", patient}, {"gp", gp}}},
-      {"fr.cpts.access.referral_accepted.v1",
-       {{"referral_id", "REF-0001"}, {"patient", patient}, {"gp", gp}}},
-      {"fr.cpts.access.gp_assigned.v1",
+      {"access.accept_referral", "professional:" + gp, {{"referral_id", "REF-0001"}}},
+      {"access.assign_gp",
+       coordinator,
        {{"patient", patient}, {"gp", gp}, {"referral_id", "REF-0001"}}},
-      {"fr.cpts.discharge.notified.v1",
+      {"discharge.notify",
+       "hospital:" + hospital,
        {{"discharge_id", "DIS-0001"},
         {"finess", hospital},
         {"movement_id", "MVT-20261120-0042"},
@@ -245,17 +242,18 @@ std::vector<std::pair<std::string, json>> DemoStory(const std::string& patient,
         {"gp", gp},
         {"needs", {"home_nursing", "gp_visit"}},
         {"commune", "25411"}}},
-      {"fr.cpts.followup.assigned.v1",
+      {"followup.assign",
+       coordinator,
        {{"followup_id", "FU-0001"},
         {"discharge_id", "DIS-0001"},
         {"professional", nurse},
         {"need", "home_nursing"}}},
-      {"fr.cpts.followup.acknowledged.v1", {{"followup_id", "FU-0001"}, {"professional", nurse}}},
-      {"fr.cpts.followup.completed.v1",
-       {{"followup_id", "FU-0001"},
-        {"professional", nurse},
-        {"visited_at", "2026-11-21T10:00:00+01:00"}}},
-      {"fr.cpts.prevention.campaign_launched.v1",
+      {"followup.acknowledge", "professional:" + nurse, {{"followup_id", "FU-0001"}}},
+      {"followup.complete",
+       "professional:" + nurse,
+       {{"followup_id", "FU-0001"}, {"visited_at", "2026-11-21T10:00:00+01:00"}}},
+      {"prevention.launch_campaign",
+       coordinator,
        {{"campaign_id", "CAMP-2026-MOIS-SANS-TABAC"},
         {"theme", "tobacco"},
         {"title", "Mois sans tabac 2026"},
@@ -265,7 +263,8 @@ std::vector<std::pair<std::string, json>> DemoStory(const std::string& patient,
           {{"site_id", "S2"}, {"name", "Pharmacie de Morteau"}, {"commune", "25411"}}}},
         {"starts_on", "2026-11-01"},
         {"ends_on", "2026-11-30"}}},
-      {"fr.cpts.prevention.participation_recorded.v1",
+      {"prevention.record_participation",
+       coordinator,
        {{"campaign_id", "CAMP-2026-MOIS-SANS-TABAC"},
         {"site_id", "S2"},
         {"participant", participant},
@@ -291,57 +290,64 @@ int RunDemo(const LogFlags& flags) {
       return 1;
     }
   }
-  // Continue the stream where an earlier run left it: sequences stay gapless, hashes chained.
-  Result<StreamHead> head = ReadStreamHead(**log, cpts_id);
-  if (!head.ok()) {
-    std::cerr << "cpts demo: reading the stream of " << cpts_id << ": " << head.status().ToString()
-              << "\n";
+  // Each run sends the story again under new command ids: run N is the N-th time.
+  size_t earlier = 0;
+  Status counted = ForEachRecord(**log, topics::kCommands, [&](const log::StoredRecord& r) {
+    if (r.key == cpts_id) ++earlier;
+  });
+  if (!counted.ok()) {
+    std::cerr << "cpts demo: reading the commands topic: " << counted.ToString() << "\n";
     return 1;
   }
+  const std::vector<DemoCommand> story = DemoStory(cpts_id, *patient, *participant);
+  const size_t run = earlier / story.size() + 1;
   std::vector<log::Record> records;
   const std::string now = events::FormatEventTime(std::chrono::system_clock::now());
-  Sequence sequence = head->sequence;
-  std::string prevhash = head->hash;
-  for (auto& [type, data] : DemoStory(*patient, *participant)) {
-    events::Envelope e;
-    e.cptsid = cpts_id;
-    sequence = sequence.Next();
-    e.sequence = sequence;
-    e.source = "/cpts/" + cpts_id;
-    e.type = type;
-    e.time = now;
-    e.prevhash = prevhash;
-    e.causationid = "demo-" + std::to_string(sequence.value());
-    e.correlationid = e.causationid;
-    e.id = events::DeterministicEventId(cpts_id, sequence, e.causationid);
-    e.actor = "system:demo";
-    e.data = std::move(data);
-    if (Status valid = events::ValidateEnvelope(e); !valid.ok()) {
-      std::cerr << "cpts demo: event #" << sequence << " (" << type
-                << ") is invalid: " << valid.ToString() << "\n";
-      return 1;
-    }
-    const std::string bytes = events::Encode(e);
-    prevhash = events::EventHash(e);
-    records.push_back({.key = cpts_id, .value = bytes});
+  for (size_t i = 0; i < story.size(); ++i) {
+    aggregates::Command c{
+        .command_id = "demo-r" + std::to_string(run) + "-" + std::to_string(i + 1),
+        .type = story[i].type,
+        .cptsid = cpts_id,
+        .actor = story[i].actor,
+        .issued_at = now,
+        .data = story[i].data};
+    records.push_back({.key = cpts_id, .value = aggregates::EncodeCommand(c)});
   }
-  Result<std::vector<log::Position>> positions = (*log)->Append(topics::kEvents, records);
-  if (!positions.ok()) {
-    std::cerr << "cpts demo: appending: " << positions.status().ToString() << "\n";
+  if (auto sent = (*log)->Append(topics::kCommands, records); !sent.ok()) {
+    std::cerr << "cpts demo: sending the commands: " << sent.status().ToString() << "\n";
     return 1;
   }
-  std::cerr << "Appended " << records.size() << " events to " << cpts_id << " (#"
-            << head->sequence.Next() << " to #" << sequence << ") in "
+  // Decide them here, as a member of the decider group (the daemon does it continuously).
+  auto processor = aggregates::CommandProcessor::Start(**log, {.name = "cpts-demo"});
+  if (!processor.ok()) {
+    std::cerr << "cpts demo: " << processor.status().ToString() << "\n";
+    return 1;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  bool caught_up = false;
+  while (!caught_up && std::chrono::steady_clock::now() < deadline) {
+    if (Status s = (*processor)->RunOnce(); !s.ok()) {
+      std::cerr << "cpts demo: " << s.ToString() << "\n";
+      return 1;
+    }
+    Result<bool> done = (*processor)->CaughtUp();
+    caught_up = done.ok() && *done;
+  }
+  const aggregates::ProcessorStats stats = (*processor)->stats();
+  (void)(*processor)->Close();  // leaving the group; nothing is lost either way
+  std::cerr << "Run " << run << ": sent " << records.size() << " commands for " << cpts_id << " to "
             << (flags.kafka.empty() ? "the embedded log at " + flags.data_dir
                                     : "Kafka at " + flags.kafka)
-            << "; reading them back:\n";
+            << "; decided " << stats.events << " events, " << stats.rejections << " rejections, "
+            << stats.unchanged << " unchanged"
+            << (caught_up ? "" : " (other deciders own the rest: see cpts read)")
+            << ". The stream so far:\n";
   Result<size_t> unreadable = PrintEvents(**log, cpts_id, /*as_json=*/false);
   if (!unreadable.ok()) {
     std::cerr << "cpts demo: reading back: " << unreadable.status().ToString() << "\n";
     return 1;
   }
-  std::cerr << "Run it again: the stream continues at #" << sequence.Next()
-            << ". Raw CloudEvents: cpts read --json"
+  std::cerr << "Run it again: the same requests meet the rules. Raw CloudEvents: cpts read --json"
             << (flags.kafka.empty() ? " --data-dir " + flags.data_dir : " --kafka " + flags.kafka)
             << "\n";
   return *unreadable == 0 ? 0 : 1;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -117,19 +118,38 @@ TEST(PipelineTest, OnKafkaDecidersFrozenKilledAndJoiningDecideEveryCommandOnce) 
     }
     return total;
   };
-  // Two senders: the racing acceptances, and everything else, over about 20 s, so that every
-  // fault below happens while commands flow.
-  std::atomic<size_t> fed{0};
+  const auto batch_of = [&](size_t from, size_t to, std::function<bool(size_t)> take) {
+    std::vector<log::Record> batch;
+    for (size_t j = from; j < std::min(workload.size(), to); ++j) {
+      if (!take(j)) continue;
+      batch.push_back({.key = workload[j].cptsid, .value = aggregates::EncodeCommand(workload[j])});
+    }
+    return batch;
+  };
+  // Warm-up: the first tenth, until both deciders have decided something, so that the faults
+  // below hit a group of two working members however loaded the machine is.
+  const size_t warm_up = workload.size() / 10;
+  ASSERT_TRUE(
+      (*log)->Append(topics::kCommands, batch_of(0, warm_up, [](size_t) { return true; })).ok());
+  const auto warm_deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  while (std::chrono::steady_clock::now() < warm_deadline) {
+    auto by = test::CheckHistory(**log, kPartitions).appended_by;
+    if (by["decider-1"] > 0 && by["decider-2"] > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  // Then two senders: the racing acceptances, and everything else, over about 20 s, so that
+  // every fault below happens while commands flow.
+  std::atomic<size_t> fed{warm_up};
   const auto feed = [&](bool races, Status* status) {
-    for (size_t i = 0; i < workload.size() && status->ok(); i += 500) {
+    for (size_t i = warm_up; i < workload.size() && status->ok(); i += 500) {
       if (!races) fed = i;
-      std::vector<log::Record> batch;
-      for (size_t j = i; j < std::min(workload.size(), i + 500); ++j) {
-        if (test::IsCapacityRace(workload[j]) != races) continue;
-        batch.push_back(
-            {.key = workload[j].cptsid, .value = aggregates::EncodeCommand(workload[j])});
-      }
-      *status = (*log)->Append(topics::kCommands, batch).status();
+      *status =
+          (*log)
+              ->Append(
+                  topics::kCommands,
+                  batch_of(i, i + 500,
+                           [&](size_t j) { return test::IsCapacityRace(workload[j]) == races; }))
+              .status();
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   };
