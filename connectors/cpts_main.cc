@@ -16,6 +16,8 @@
 #include "aggregates/command.h"
 #include "aggregates/command_processor.h"
 #include "connectors/embedded_log.h"
+#include "connectors/log_flags.h"
+#include "connectors/project_commands.h"
 #include "connectors/kafka_log.h"
 #include "events/codec.h"
 #include "events/log.h"
@@ -26,68 +28,6 @@ namespace cpts {
 namespace {
 
 using nlohmann::json;
-
-struct LogFlags {
-  std::string data_dir = "data";  // Default: ./data
-  std::string kafka;              // bootstrap servers; empty = the embedded log
-  std::string topic_prefix = "cpts.";
-  std::vector<std::string> kafka_properties;  // "name=value"
-  int32_t partitions = topics::kDefaultPartitions;
-  int session_timeout_ms = 10000;  // Default: 10 s
-};
-
-// `creates_topics`: the command may create the topics, so it takes their partition count.
-void AddLogFlags(CLI::App& app, LogFlags& flags, bool creates_topics) {
-  app.add_option("--data-dir", flags.data_dir, "Directory of the embedded log")
-      ->capture_default_str();
-  app.add_option("--kafka", flags.kafka,
-                 "Kafka bootstrap servers (host:port,...): use Kafka instead of the embedded log");
-  app.add_option("--kafka-topic-prefix", flags.topic_prefix, "Prefix of the Kafka topic names")
-      ->capture_default_str();
-  app.add_option("--kafka-property", flags.kafka_properties,
-                 "librdkafka property name=value, e.g. security.protocol=SASL_SSL (repeatable)");
-  app.add_option("--kafka-session-timeout-ms", flags.session_timeout_ms,
-                 "How long a silent group member keeps its partitions")
-      ->capture_default_str()
-      ->check(CLI::Range(1000, 300000));
-  if (creates_topics) {
-    app.add_option("--partitions", flags.partitions,
-                   "Partitions of each topic, fixed when the topics are created")
-        ->capture_default_str()
-        ->check(CLI::Range(1, 10000));
-  }
-}
-
-enum class OpenMode { kCreateTopics, kReadOnly };
-
-// Opens the log the flags name. kCreateTopics makes sure every topic exists with the expected
-// partitions; kReadOnly changes nothing and fails when there is no log to read.
-Result<std::unique_ptr<log::Log>> OpenLog(const LogFlags& flags, OpenMode mode) {
-  Result<std::unique_ptr<log::Log>> opened = Status::Internal("no log");
-  if (flags.kafka.empty()) {
-    opened = log::OpenEmbeddedLog(
-        {.directory = flags.data_dir, .create_if_missing = mode == OpenMode::kCreateTopics});
-  } else {
-    log::KafkaLogOptions options;
-    options.bootstrap_servers = flags.kafka;
-    options.topic_prefix = flags.topic_prefix;
-    options.session_timeout = std::chrono::milliseconds(flags.session_timeout_ms);
-    for (const std::string& property : flags.kafka_properties) {
-      const size_t eq = property.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        return Status::InvalidArgument("--kafka-property \"" + property +
-                                       "\" must read name=value");
-      }
-      options.properties[property.substr(0, eq)] = property.substr(eq + 1);
-    }
-    opened = log::OpenKafkaLog(options);
-  }
-  if (!opened.ok() || mode == OpenMode::kReadOnly) return opened;
-  for (const log::TopicSpec& spec : topics::AllTopics(flags.partitions)) {
-    CPTS_RETURN_IF_ERROR((*opened)->EnsureTopic(spec));
-  }
-  return opened;
-}
 
 // Every record of a topic, in order within each partition.
 Status ForEachRecord(log::Log& log, std::string_view topic_name,
@@ -453,7 +393,10 @@ int main(int argc, char** argv) {
   decide->add_option("--name", name,
                      "This member's name on the events it appends (default: hostname:pid)");
 
+  cpts::ProjectionCommands projection_commands(app);
+
   CLI11_PARSE(app, argc, argv);
+  if (std::optional<int> status = projection_commands.RunParsed()) return *status;
   if (demo->parsed()) return cpts::RunDemo(demo_flags);
   if (decide->parsed()) return cpts::RunDecide(decide_flags, group, name);
   return cpts::RunRead(read_flags, only_cpts, as_json);

@@ -1,0 +1,204 @@
+#include "projections/projector.h"
+
+#include <thread>
+#include <unordered_set>
+
+#include "events/codec.h"
+#include "events/topics.h"
+#include "projections/clock.h"
+#include "projections/read_models.h"
+
+namespace cpts::projections {
+
+using nlohmann::json;
+
+struct Projector::Worker {
+  std::vector<int32_t> partitions;
+  Positions next;                 // next offset to apply, per partition
+  Positions target;               // where to stop (stop_at_end or until_positions)
+  std::unordered_set<std::string> stopped_streams;  // until_time_ms reached
+  Status status;
+};
+
+namespace {
+
+void AddStats(ProjectorStats& to, const ProjectorStats& d) {
+  to.records += d.records;
+  to.applied += d.applied;
+  to.already_applied += d.already_applied;
+  to.gaps += d.gaps;
+  to.conflicts += d.conflicts;
+  to.unreadable += d.unreadable;
+  to.misrouted += d.misrouted;
+  to.after_until += d.after_until;
+}
+
+}  // namespace
+
+Positions Projector::positions() const {
+  std::lock_guard lock(mu_);
+  return positions_;
+}
+
+ProjectorStats Projector::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void Projector::Publish(const Positions& committed, const ProjectorStats& delta) {
+  std::lock_guard lock(mu_);
+  for (const auto& [p, offset] : committed) positions_[p] = offset;
+  AddStats(stats_, delta);
+}
+
+Status Projector::Run() {
+  Result<int32_t> partitions = log_.PartitionCount(topics::kEvents);
+  if (!partitions.ok()) return partitions.status().WithContext("cannot read the events topic");
+  partitions_ = *partitions;
+  Result<Positions> stored = store_.ReadPositions();
+  if (!stored.ok()) return stored.status();
+
+  const int threads = std::max(1, std::min(options_.threads, partitions_));
+  std::vector<Worker> workers(threads);
+  uint64_t total = 0;
+  for (int32_t p = 0; p < partitions_; ++p) {
+    Worker& w = workers[p % threads];
+    const auto s = stored->find(p);
+    const int64_t from = s == stored->end() ? 0 : s->second;
+    int64_t target = INT64_MAX;
+    if (options_.stop_at_end) {
+      Result<Offset> end = log_.EndOffset({std::string(topics::kEvents), Partition(p)});
+      if (!end.ok()) return end.status().WithContext("cannot read the events topic");
+      target = end->value();
+    }
+    if (options_.until_positions) {
+      const auto u = options_.until_positions->find(p);
+      target = std::min(target, u == options_.until_positions->end() ? 0 : u->second);
+    }
+    w.partitions.push_back(p);
+    w.next[p] = from;
+    w.target[p] = target;
+    if (target != INT64_MAX && target > from) total += target - from;
+  }
+  {
+    std::lock_guard lock(mu_);
+    for (const Worker& w : workers) {
+      for (const auto& [p, offset] : w.next) positions_[p] = offset;
+    }
+  }
+  const Positions start = positions();
+
+  std::vector<std::thread> running;
+  for (Worker& w : workers) {
+    running.emplace_back([this, &w] {
+      w.status = RunWorker(w);
+      if (!w.status.ok()) stop_.store(true);
+    });
+  }
+  // Progress from this thread while the workers run.
+  std::atomic<int> finished{0};
+  std::thread waiter([&] {
+    for (std::thread& t : running) t.join();
+    finished.store(1);
+  });
+  const auto done_events = [&] {
+    uint64_t done = 0;
+    for (const auto& [p, offset] : positions()) done += offset - start.at(p);
+    return done;
+  };
+  while (!finished.load()) {
+    for (int i = 0; i < 10 && !finished.load(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (options_.progress && !finished.load()) options_.progress(done_events(), total);
+  }
+  waiter.join();
+  if (options_.progress) options_.progress(done_events(), total);
+  for (const Worker& w : workers) {
+    if (!w.status.ok()) return w.status;
+  }
+  return Status::Ok();
+}
+
+Status Projector::RunWorker(Worker& w) {
+  Result<std::unique_ptr<log::LogReader>> reader = log_.OpenReader();
+  if (!reader.ok()) return reader.status();
+  size_t assigned = 0;
+  for (int32_t p : w.partitions) {
+    if (w.next[p] >= w.target[p]) continue;
+    CPTS_RETURN_IF_ERROR(
+        (*reader)->Assign({std::string(topics::kEvents), Partition(p)}, Offset(w.next[p])));
+    ++assigned;
+  }
+  RowBatch rows(&store_);
+  while (assigned > 0 && !stop_.load()) {
+    Result<std::vector<log::StoredRecord>> records =
+        (*reader)->Poll(std::chrono::milliseconds(100), options_.max_batch);
+    if (!records.ok()) return records.status().WithContext("cannot read the events topic");
+    if (records->empty()) continue;
+    ProjectorStats delta;
+    Positions touched;
+    for (const log::StoredRecord& r : *records) {
+      const int32_t p = r.partition.value();
+      if (r.offset.value() < w.next[p] || r.offset.value() >= w.target[p]) continue;
+      ++delta.records;
+      w.next[p] = r.offset.value() + 1;
+      touched[p] = w.next[p];
+      Result<events::DecodedEvent> decoded = events::Decode(r.value);
+      if (!decoded.ok()) {
+        ++delta.unreadable;
+        continue;
+      }
+      const events::Envelope& e = decoded->envelope;
+      if (log::PartitionForKey(e.cptsid, partitions_) != r.partition) {
+        ++delta.misrouted;  // applying it would let two workers share the stream's rows
+        continue;
+      }
+      if (options_.until_time_ms) {
+        if (w.stopped_streams.contains(e.cptsid)) {
+          ++delta.after_until;
+          continue;
+        }
+        if (ParseTimestampMs(e.time).value_or(INT64_MAX) > *options_.until_time_ms) {
+          w.stopped_streams.insert(e.cptsid);
+          ++delta.after_until;
+          continue;
+        }
+      }
+      const std::string head_key = keys::Key({rows::kHead, e.cptsid});
+      Result<const json*> head = rows.Read(head_key);
+      if (!head.ok()) return head.status();
+      const uint64_t head_seq = *head ? (**head)["sequence"].get<uint64_t>() : 0;
+      if (e.sequence.value() <= head_seq) {
+        ++delta.already_applied;
+        continue;
+      }
+      if (e.sequence.value() != head_seq + 1) {
+        ++delta.gaps;
+        continue;
+      }
+      const std::string head_hash =
+          *head ? (**head)["hash"].get<std::string>() : std::string(events::kGenesisHash);
+      if (e.prevhash != head_hash) {
+        ++delta.conflicts;
+        continue;
+      }
+      CPTS_RETURN_IF_ERROR(Apply(e, rows));
+      rows.Put(head_key, {{"sequence", e.sequence.value()}, {"hash", decoded->hash},
+                          {"time", e.time}});
+      ++delta.applied;
+    }
+    CPTS_RETURN_IF_ERROR(rows.Commit(touched));
+    if (rows.cached_rows() > options_.cache_rows) rows.DropCache();
+    Publish(touched, delta);
+    for (const auto& [p, next] : touched) {
+      if (next >= w.target[p]) {
+        CPTS_RETURN_IF_ERROR((*reader)->Unassign({std::string(topics::kEvents), Partition(p)}));
+        --assigned;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace cpts::projections

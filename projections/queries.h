@@ -1,0 +1,83 @@
+#pragma once
+// ReadModels: the queries over a ProjectionStore, which the HTTP API serves (docs/projections.md
+// lists each answer's fields). Every query reads one consistent snapshot of the store and
+// answers JSON. Deadlines and "within 48 h / 7 days" shares are computed against the clock the
+// caller gives, so a view of an as-of build queried at its own moment is exact.
+//
+// Patient-level queries (they return pseudonyms, and encrypted identities when present):
+// AccessQueue, Referrals, Handoff, Worklist, Snp. The others return aggregates only.
+// Thread-safety: const queries on a thread-safe store; safe from any thread.
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "events/status.h"
+#include "projections/store.h"
+
+namespace cpts::projections {
+
+struct Page {
+  size_t offset = 0;
+  size_t limit = 50;  // Default: 50; at most kMaxPageLimit
+};
+inline constexpr size_t kMaxPageLimit = 1000;
+
+struct RosterFilter {
+  std::optional<std::string> profession, commune, college, practice_mode, member_kind;
+  bool include_left = false;  // Default: current members only
+};
+
+struct HandoffFilter {
+  std::optional<std::string> status;        // overdue, pending, done, cancelled, not_applicable
+  std::optional<std::string> finess;        // the discharging hospital
+  std::optional<std::string> professional;  // a professional with a follow-up of the discharge
+  std::optional<int64_t> from_ms, until_ms; // discharged in [from, until)
+};
+
+class ReadModels {
+ public:
+  explicit ReadModels(const ProjectionStore& store) : store_(store) {}
+
+  // The CPTS known, optionally of one region, with their size category.
+  Result<nlohmann::json> ListCpts(const std::optional<std::string>& region) const;
+  Result<nlohmann::json> Cpts(const std::string& cpts) const;
+
+  // Membership roster: counts by profession, commune, collège, practice mode, and the members.
+  Result<nlohmann::json> Roster(const std::string& cpts, const RosterFilter& filter,
+                                const Page& page) const;
+  // Joins and leaves per month (Paris time).
+  Result<nlohmann::json> RosterHistory(const std::string& cpts) const;
+
+  // Access to a médecin traitant.
+  Result<nlohmann::json> GpsWithCapacity(const std::string& cpts) const;
+  Result<nlohmann::json> AccessQueue(const std::string& cpts, const Page& page) const;
+  Result<nlohmann::json> Referrals(const std::string& cpts, const std::optional<std::string>& status,
+                                   const Page& page) const;
+  Result<nlohmann::json> AccessSummary(const std::string& cpts) const;
+
+  // Ville-hôpital: every discharge with its follow-ups and deadlines, overdue first.
+  Result<nlohmann::json> Handoff(const std::string& cpts, const HandoffFilter& filter,
+                                 int64_t clock_ms, const Page& page) const;
+  // "My discharged patients to follow up": a professional's follow-ups, across CPTS.
+  Result<nlohmann::json> Worklist(const std::string& professional, int64_t clock_ms,
+                                  bool include_closed, const Page& page) const;
+
+  // Unscheduled care requests and the share handled within 48 h.
+  Result<nlohmann::json> Snp(const std::string& cpts, const std::optional<std::string>& status,
+                             int64_t clock_ms, const Page& page) const;
+
+  // Prevention campaigns: participations by site and by day, rate against the target.
+  Result<nlohmann::json> Campaigns(const std::string& cpts) const;
+  Result<nlohmann::json> Campaign(const std::string& cpts, const std::string& campaign_id) const;
+
+  // The CPTS indicators, and their roll-up over a region.
+  Result<nlohmann::json> Indicators(const std::string& cpts, int64_t clock_ms) const;
+  Result<nlohmann::json> RegionIndicators(const std::string& region, int64_t clock_ms) const;
+
+ private:
+  const ProjectionStore& store_;
+};
+
+}  // namespace cpts::projections

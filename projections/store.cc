@@ -1,0 +1,329 @@
+#include "projections/store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+#include <sodium.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "events/envelope.h"  // CanonicalJson
+
+namespace cpts::projections {
+namespace {
+
+using nlohmann::json;
+
+// The component that starts meta rows: positions and build facts, kept out of the digest.
+constexpr std::string_view kMeta = "meta";
+
+Status FromRocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return Status::Ok();
+  if (s.IsCorruption()) return Status::Corruption(what + ": " + s.ToString());
+  return Status::IoError(what + ": " + s.ToString());
+}
+
+std::string PositionKey(int32_t partition) {
+  char digits[16];
+  std::snprintf(digits, sizeof digits, "%010d", partition);
+  return keys::Key({kMeta, "position", digits});
+}
+
+}  // namespace
+
+namespace keys {
+
+std::string Key(std::initializer_list<std::string_view> components) {
+  std::string key;
+  for (std::string_view c : components) {
+    for (char ch : c) {
+      key += ch;
+      if (ch == '\0') key += '\xff';
+    }
+    key += '\0';
+    key += '\x01';
+  }
+  return key;
+}
+
+std::vector<std::string> Split(std::string_view key) {
+  std::vector<std::string> parts(1);
+  for (size_t i = 0; i < key.size(); ++i) {
+    if (key[i] == '\0' && i + 1 < key.size()) {
+      if (key[i + 1] == '\x01') {
+        parts.emplace_back();
+      } else {
+        parts.back() += '\0';
+      }
+      ++i;
+    } else {
+      parts.back() += key[i];
+    }
+  }
+  parts.pop_back();  // the empty component after the last separator
+  return parts;
+}
+
+}  // namespace keys
+
+std::string EncodeRow(const json& row) { return events::CanonicalJson(row); }
+
+Result<json> DecodeRow(std::string_view bytes, std::string_view key) {
+  json row = json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+  if (row.is_discarded()) {
+    std::vector<std::string> parts = keys::Split(key);
+    return Status::Corruption("the read-model row " + (parts.empty() ? "?" : parts[0]) +
+                              " does not decode: rebuild the read models (cpts project rebuild)");
+  }
+  return row;
+}
+
+// --- RowBatch.
+
+Result<RowBatch::Cached*> RowBatch::Load(const std::string& key) {
+  auto [it, inserted] = cache_.try_emplace(key);
+  if (inserted) {
+    std::string bytes;
+    const rocksdb::Status s = store_->db_->Get(rocksdb::ReadOptions(), key, &bytes);
+    if (s.ok()) {
+      Result<json> row = DecodeRow(bytes, key);
+      if (!row.ok()) {
+        cache_.erase(it);
+        return row.status();
+      }
+      it->second.value = std::move(*row);
+      it->second.present = true;
+    } else if (!s.IsNotFound()) {
+      cache_.erase(it);
+      return FromRocks(s, "cannot read the read models");
+    }
+  }
+  return &it->second;
+}
+
+Result<const json*> RowBatch::Read(const std::string& key) {
+  Result<Cached*> c = Load(key);
+  if (!c.ok()) return c.status();
+  return (*c)->present ? &(*c)->value : nullptr;
+}
+
+Result<json*> RowBatch::Edit(const std::string& key) {
+  Result<Cached*> c = Load(key);
+  if (!c.ok()) return c.status();
+  if (!(*c)->present) return static_cast<json*>(nullptr);
+  if (!(*c)->changed) {
+    (*c)->changed = true;
+    changed_.push_back(key);
+  }
+  return &(*c)->value;
+}
+
+void RowBatch::Put(const std::string& key, json value) {
+  Cached& c = cache_[key];
+  c.value = std::move(value);
+  c.present = true;
+  if (!c.changed) {
+    c.changed = true;
+    changed_.push_back(key);
+  }
+}
+
+void RowBatch::Erase(const std::string& key) {
+  Cached& c = cache_[key];
+  c.value = nullptr;
+  c.present = false;
+  if (!c.changed) {
+    c.changed = true;
+    changed_.push_back(key);
+  }
+}
+
+Status RowBatch::Commit(const Positions& positions) {
+  rocksdb::WriteBatch batch;
+  for (const std::string& key : changed_) {
+    Cached& c = cache_[key];
+    if (c.present) {
+      batch.Put(key, EncodeRow(c.value));
+    } else {
+      batch.Delete(key);
+    }
+    c.changed = false;
+  }
+  for (const auto& [partition, offset] : positions) {
+    batch.Put(PositionKey(partition), std::to_string(offset));
+  }
+  rocksdb::WriteOptions write;
+  write.disableWAL = store_->options_.bulk_load;
+  const rocksdb::Status s = store_->db_->Write(write, &batch);
+  changed_.clear();
+  if (!s.ok()) {
+    // The cache may now be ahead of the disk: start again from what the disk holds.
+    cache_.clear();
+    return FromRocks(s, "cannot write the read models");
+  }
+  return Status::Ok();
+}
+
+void RowBatch::DropCache() {
+  // Only rows already committed may be dropped; Commit leaves none changed.
+  if (changed_.empty()) cache_.clear();
+}
+
+// --- StoreSnapshot.
+
+StoreSnapshot::~StoreSnapshot() { db_->ReleaseSnapshot(snapshot_); }
+
+Result<std::optional<json>> StoreSnapshot::Get(const std::string& key) const {
+  rocksdb::ReadOptions read;
+  read.snapshot = snapshot_;
+  std::string bytes;
+  const rocksdb::Status s = db_->Get(read, key, &bytes);
+  if (s.IsNotFound()) return std::optional<json>();
+  if (!s.ok()) return FromRocks(s, "cannot read the read models");
+  Result<json> row = DecodeRow(bytes, key);
+  if (!row.ok()) return row.status();
+  return std::optional<json>(std::move(*row));
+}
+
+Status StoreSnapshot::ScanKeys(
+    const std::string& prefix,
+    const std::function<bool(std::string_view, std::string_view)>& entry) const {
+  rocksdb::ReadOptions read;
+  read.snapshot = snapshot_;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (!entry(std::string_view(it->key().data(), it->key().size()),
+               std::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  return FromRocks(it->status(), "cannot read the read models");
+}
+
+Status StoreSnapshot::Scan(const std::string& prefix,
+                           const std::function<bool(std::string_view, const json&)>& row) const {
+  Status failed;
+  CPTS_RETURN_IF_ERROR(ScanKeys(prefix, [&](std::string_view key, std::string_view value) {
+    Result<json> decoded = DecodeRow(value, key);
+    if (!decoded.ok()) {
+      failed = decoded.status();
+      return false;
+    }
+    return row(key, *decoded);
+  }));
+  return failed;
+}
+
+// --- ProjectionStore.
+
+Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const StoreOptions& options) {
+  if (options.directory.empty()) {
+    return Status::InvalidArgument("the read models need a directory");
+  }
+  if (!options.create_if_missing &&
+      !std::filesystem::exists(std::filesystem::path(options.directory) / "CURRENT")) {
+    return Status::NotFound("there are no read models in " + options.directory +
+                            ": build them first (cpts project, or cpts project replay)");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(options.directory, ec);
+  if (ec) {
+    return Status::IoError("cannot create the read-model directory " + options.directory + ": " +
+                           ec.message());
+  }
+  rocksdb::Options db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.max_background_jobs = 2;
+  db_options.compression = rocksdb::kLZ4Compression;
+  db_options.write_buffer_size = 64 << 20;
+  if (options.bulk_load) {
+    // A fresh build writes a lot at once: bigger memtables, fewer small files to compact.
+    db_options.write_buffer_size = 128 << 20;
+    db_options.max_write_buffer_number = 4;
+  }
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status s = rocksdb::DB::Open(db_options, options.directory, &raw);
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+    return Status::Unavailable("the read models in " + options.directory +
+                               " are open in another process; stop it first");
+  }
+  CPTS_RETURN_IF_ERROR(FromRocks(s, "cannot open the read models in " + options.directory));
+  auto store = std::unique_ptr<ProjectionStore>(new ProjectionStore(options));
+  store->db_.reset(raw);
+  return store;
+}
+
+ProjectionStore::ProjectionStore(StoreOptions options) : options_(std::move(options)) {}
+
+ProjectionStore::~ProjectionStore() {
+  if (db_) (void)Close();  // deliberate: a destructor cannot report; callers Close explicitly
+}
+
+Status ProjectionStore::Close() {
+  if (!db_) return Status::Ok();
+  Status status = FromRocks(db_->Flush(rocksdb::FlushOptions()), "cannot flush the read models");
+  if (status.ok()) status = FromRocks(db_->SyncWAL(), "cannot sync the read models");
+  if (status.ok()) status = FromRocks(db_->Close(), "cannot close the read models");
+  db_.reset();
+  return status;
+}
+
+std::unique_ptr<StoreSnapshot> ProjectionStore::Snapshot() const {
+  return std::unique_ptr<StoreSnapshot>(new StoreSnapshot(db_.get(), db_->GetSnapshot()));
+}
+
+Result<Positions> ProjectionStore::ReadPositions() const {
+  Positions positions;
+  const std::string prefix = keys::Key({kMeta, "position"});
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const std::vector<std::string> parts = keys::Split(it->key().ToStringView());
+    if (parts.size() != 3) continue;
+    positions[std::stoi(parts[2])] = std::stoll(it->value().ToString());
+  }
+  CPTS_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the read-model positions"));
+  return positions;
+}
+
+Result<std::string> ProjectionStore::Digest() const {
+  const std::string meta = keys::Key({kMeta});
+  crypto_hash_sha256_state state;
+  crypto_hash_sha256_init(&state);
+  const auto add = [&](const rocksdb::Slice& bytes) {
+    const std::string length = std::to_string(bytes.size()) + ':';
+    crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(length.data()),
+                              length.size());
+    crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(bytes.data()),
+                              bytes.size());
+  };
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().starts_with(meta)) continue;
+    add(it->key());
+    add(it->value());
+  }
+  CPTS_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the read models"));
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256_final(&state, digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char b : digest) {
+    hex += kHex[b >> 4];
+    hex += kHex[b & 15];
+  }
+  return hex;
+}
+
+Status ProjectionStore::PutMeta(const std::string& name, const json& value) {
+  return FromRocks(db_->Put(rocksdb::WriteOptions(), keys::Key({kMeta, "fact", name}),
+                            EncodeRow(value)),
+                   "cannot write the read models");
+}
+
+Result<std::optional<json>> ProjectionStore::GetMeta(const std::string& name) const {
+  std::unique_ptr<StoreSnapshot> snapshot = Snapshot();
+  return snapshot->Get(keys::Key({kMeta, "fact", name}));
+}
+
+}  // namespace cpts::projections

@@ -1,0 +1,146 @@
+#pragma once
+// ProjectionStore: the read models on disk, one RocksDB database per directory.
+//
+// Every row lives under a key made of components (keys::Key): the read model's name first
+// ("discharge"), then the CPTS, then the entity. Rows are JSON objects (canonical bytes, so two
+// builds of the same history are byte-for-byte equal). Beside the rows, the store keeps the
+// position reached in each partition of the events topic ("meta" rows). A RowBatch gathers the
+// rows an event batch changed and the new positions, and Commit writes them in one WriteBatch:
+// after a crash the store holds a batch whole or not at all, and resumes from its positions
+// (ARCHITECTURE.md, decision 3).
+//
+// Thread-safety: ProjectionStore is thread-safe (RocksDB is). A RowBatch belongs to one thread;
+// two RowBatches may be used at once only on disjoint keys, which holds when each covers its own
+// partitions, since every row is keyed by its CPTS and a CPTS lives in one partition.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "events/status.h"
+
+namespace rocksdb {
+class DB;
+class Snapshot;
+}  // namespace rocksdb
+
+namespace cpts::projections {
+
+namespace keys {
+// Order-preserving key of several components: each is escaped (0x00 -> 0x00 0xFF) and followed
+// by 0x00 0x01, so the key of a row starts with the key of every prefix of its components.
+std::string Key(std::initializer_list<std::string_view> components);
+// The components of a key built by Key().
+std::vector<std::string> Split(std::string_view key);
+}  // namespace keys
+
+struct StoreOptions {
+  std::string directory;
+  // Default: true. Off for readers (queries on an as-of snapshot): a mistyped directory is then
+  // an error rather than a new, empty store.
+  bool create_if_missing = true;
+  // Default: false. On for a build into a fresh directory: no write-ahead log, one flush at the
+  // end (Close). A build that stops half-way is thrown away, never resumed.
+  bool bulk_load = false;
+};
+
+// Positions: for each partition of the events topic, the offset of the next record to apply.
+using Positions = std::map<int32_t, int64_t>;
+
+class ProjectionStore;
+
+// The rows one thread is changing, cached between batches so that hot rows (a CPTS's counters,
+// an open discharge) are read from disk once. Commit writes every changed row and the new
+// positions in one WriteBatch.
+class RowBatch {
+ public:
+  explicit RowBatch(ProjectionStore* store) : store_(store) {}
+
+  // The row, or nullptr when there is none. The pointer stays valid until the next Commit.
+  Result<const nlohmann::json*> Read(const std::string& key);
+  // The row to change in place (marked as changed), or nullptr when there is none.
+  Result<nlohmann::json*> Edit(const std::string& key);
+  // Replaces (or creates) the row.
+  void Put(const std::string& key, nlohmann::json value);
+  void Erase(const std::string& key);
+
+  // Writes the changed rows and `positions` (merged into the stored ones) in one WriteBatch.
+  Status Commit(const Positions& positions);
+  // Cached rows; the owner drops the cache (DropCache) when it grows past its budget.
+  size_t cached_rows() const { return cache_.size(); }
+  void DropCache();
+
+ private:
+  struct Cached {
+    nlohmann::json value;
+    bool present = false;
+    bool changed = false;
+  };
+  Result<Cached*> Load(const std::string& key);
+
+  ProjectionStore* store_;
+  std::unordered_map<std::string, Cached> cache_;
+  std::vector<std::string> changed_;
+};
+
+// A consistent view of the store for queries: every read sees the same moment.
+class StoreSnapshot {
+ public:
+  ~StoreSnapshot();
+  StoreSnapshot(const StoreSnapshot&) = delete;
+  StoreSnapshot& operator=(const StoreSnapshot&) = delete;
+
+  Result<std::optional<nlohmann::json>> Get(const std::string& key) const;
+  // Calls `row` for each row whose key starts with `prefix`, in key order, until it returns false.
+  Status Scan(const std::string& prefix,
+              const std::function<bool(std::string_view key, const nlohmann::json& row)>& row) const;
+  // Like Scan, without parsing the rows (index entries).
+  Status ScanKeys(const std::string& prefix,
+                  const std::function<bool(std::string_view key, std::string_view value)>& entry) const;
+
+ private:
+  friend class ProjectionStore;
+  StoreSnapshot(rocksdb::DB* db, const rocksdb::Snapshot* snapshot) : db_(db), snapshot_(snapshot) {}
+  rocksdb::DB* db_;
+  const rocksdb::Snapshot* snapshot_;
+};
+
+class ProjectionStore {
+ public:
+  static Result<std::unique_ptr<ProjectionStore>> Open(const StoreOptions& options);
+  ~ProjectionStore();
+
+  const std::string& directory() const { return options_.directory; }
+  Result<Positions> ReadPositions() const;
+  std::unique_ptr<StoreSnapshot> Snapshot() const;
+
+  // SHA-256 over every read-model row (keys and values, in key order), positions excluded: two
+  // stores built from the same history agree on it, whatever their positions.
+  Result<std::string> Digest() const;
+
+  // Free-form facts about the build ("meta" rows): what an as-of build was built up to.
+  Status PutMeta(const std::string& name, const nlohmann::json& value);
+  Result<std::optional<nlohmann::json>> GetMeta(const std::string& name) const;
+
+  // Flushes and, after a bulk load, syncs everything to disk; the store is unusable afterwards.
+  Status Close();
+
+ private:
+  friend class RowBatch;
+  explicit ProjectionStore(StoreOptions options);
+  StoreOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+};
+
+// Row values are canonical JSON: the same row is always the same bytes.
+std::string EncodeRow(const nlohmann::json& row);
+Result<nlohmann::json> DecodeRow(std::string_view bytes, std::string_view key);
+
+}  // namespace cpts::projections
