@@ -80,11 +80,19 @@ Status Projector::Run() {
     w.target[p] = target;
     if (target != INT64_MAX && target > from) total += target - from;
   }
+  Positions unrecorded;  // partitions never committed (empty so far): record them at 0
   {
     std::lock_guard lock(mu_);
     for (const Worker& w : workers) {
-      for (const auto& [p, offset] : w.next) positions_[p] = offset;
+      for (const auto& [p, offset] : w.next) {
+        positions_[p] = offset;
+        if (!stored->contains(p)) unrecorded[p] = offset;
+      }
     }
+  }
+  if (!unrecorded.empty()) {
+    RowBatch record(&store_);
+    CPTS_RETURN_IF_ERROR(record.Commit(unrecorded));
   }
   const Positions start = positions();
 
