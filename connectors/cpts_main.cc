@@ -15,6 +15,8 @@
 
 #include "aggregates/command.h"
 #include "aggregates/command_processor.h"
+#include "aggregates/history_writer.h"
+#include "aggregates/scenario.h"
 #include "connectors/embedded_log.h"
 #include "connectors/log_flags.h"
 #include "connectors/project_commands.h"
@@ -23,6 +25,7 @@
 #include "events/log.h"
 #include "events/pseudonym.h"
 #include "events/topics.h"
+#include "projections/replay.h"
 
 namespace cpts {
 namespace {
@@ -362,6 +365,41 @@ int RunDecide(const LogFlags& flags, const std::string& group, const std::string
   return closed.ok() ? 0 : 1;
 }
 
+// Writes a realistic history (aggregates/scenario.h) straight to the events topic of a new log:
+// demo data to look at, and the input of the projection benchmark.
+int RunGenerate(const LogFlags& flags, uint64_t events, int cpts_count, uint64_t seed) {
+  Result<aggregates::Scenario> scenario =
+      aggregates::Scenario::Create({.cpts = cpts_count, .seed = seed});
+  if (!scenario.ok()) {
+    std::cerr << "cpts generate: " << scenario.status().ToString() << "\n";
+    return 1;
+  }
+  Result<std::unique_ptr<log::Log>> log = OpenLog(flags, OpenMode::kCreateTopics);
+  if (!log.ok()) {
+    std::cerr << "cpts generate: " << log.status().ToString() << "\n";
+    return 1;
+  }
+  projections::ProgressLine progress("cpts generate");
+  auto last = std::chrono::steady_clock::now();
+  Result<aggregates::HistoryStats> stats = aggregates::WriteHistory(
+      **log, *scenario,
+      {.events = events,
+       .partitions = flags.partitions,
+       .progress = [&](uint64_t written) {
+         if (written == events || std::chrono::steady_clock::now() - last > std::chrono::seconds(1)) {
+           progress(written, events);
+           last = std::chrono::steady_clock::now();
+         }
+       }});
+  if (!stats.ok()) {
+    std::cerr << "cpts generate: " << stats.status().ToString() << "\n";
+    return 1;
+  }
+  std::cout << "cpts generate: " << stats->events << " events for " << cpts_count << " CPTS ("
+            << stats->rejections << " rejections, " << stats->bytes << " bytes)\n";
+  return 0;
+}
+
 }  // namespace
 }  // namespace cpts
 
@@ -393,11 +431,29 @@ int main(int argc, char** argv) {
   decide->add_option("--name", name,
                      "This member's name on the events it appends (default: hostname:pid)");
 
+  cpts::LogFlags generate_flags;
+  uint64_t generate_events = 100'000;
+  int generate_cpts = 30;
+  uint64_t generate_seed = 1;
+  CLI::App* generate = app.add_subcommand(
+      "generate", "Write a realistic history of many CPTS to the events topic of a new log");
+  cpts::AddLogFlags(*generate, generate_flags, /*creates_topics=*/true);
+  generate->add_option("--events", generate_events, "How many events")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{100'000'000}));
+  generate->add_option("--cpts", generate_cpts, "How many CPTS (the first 30 are real territories)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  generate->add_option("--seed", generate_seed, "Seed of the simulation")->capture_default_str();
+
   cpts::ProjectionCommands projection_commands(app);
 
   CLI11_PARSE(app, argc, argv);
   if (std::optional<int> status = projection_commands.RunParsed()) return *status;
   if (demo->parsed()) return cpts::RunDemo(demo_flags);
+  if (generate->parsed()) {
+    return cpts::RunGenerate(generate_flags, generate_events, generate_cpts, generate_seed);
+  }
   if (decide->parsed()) return cpts::RunDecide(decide_flags, group, name);
   return cpts::RunRead(read_flags, only_cpts, as_json);
 }

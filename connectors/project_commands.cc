@@ -228,24 +228,6 @@ std::optional<int> ProjectionCommands::RunParsed() {
   if (f.digest->parsed()) return RunDigest(f.log);
   if (!f.query->parsed()) return std::nullopt;
 
-  Result<std::unique_ptr<pj::ProjectionStore>> store = OpenForReading(f.log);
-  if (!store.ok()) return Fail("query", store.status());
-  // The clock: --at, else the moment an as-of build stops at, else now.
-  Result<std::optional<int64_t>> at = OptionalTime(f.at, "--at");
-  Result<std::optional<int64_t>> from = OptionalTime(f.from, "--from");
-  Result<std::optional<int64_t>> to = OptionalTime(f.to, "--to");
-  for (const auto* r : {&at, &from, &to}) {
-    if (!r->ok()) return Fail("query", r->status());
-  }
-  int64_t clock = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
-  if (*at) {
-    clock = **at;
-  } else if (Result<std::optional<json>> build = (*store)->GetMeta("build");
-             build.ok() && build->has_value() && (**build).contains("until_time")) {
-    clock = pj::ParseTimestampMs((**build)["until_time"].get<std::string>()).value_or(clock);
-  }
   const auto need = [&](const std::string& value, const char* flag) -> Status {
     if (value.empty()) {
       return Status::InvalidArgument("cpts query " + f.view + " needs " + flag);
@@ -256,7 +238,6 @@ std::optional<int> ProjectionCommands::RunParsed() {
     return v.empty() ? std::optional<std::string>() : std::optional<std::string>(v);
   };
   const pj::Page page{.offset = f.offset, .limit = f.limit};
-  const pj::ReadModels models(**store);
   Result<json> answer = Status::Internal("no view");
   Status missing = f.view == "list" || f.view == "worklist" || f.view == "region"
                        ? Status::Ok()
@@ -265,6 +246,25 @@ std::optional<int> ProjectionCommands::RunParsed() {
   if (missing.ok() && f.view == "region") missing = need(f.region, "--region");
   if (missing.ok() && f.view == "campaign") missing = need(f.campaign, "--campaign");
   if (!missing.ok()) return Fail("query", missing);
+  // The clock: --at, else the moment an as-of build stops at, else now.
+  Result<std::optional<int64_t>> at = OptionalTime(f.at, "--at");
+  Result<std::optional<int64_t>> from = OptionalTime(f.from, "--from");
+  Result<std::optional<int64_t>> to = OptionalTime(f.to, "--to");
+  for (const auto* r : {&at, &from, &to}) {
+    if (!r->ok()) return Fail("query", r->status());
+  }
+  Result<std::unique_ptr<pj::ProjectionStore>> store = OpenForReading(f.log);
+  if (!store.ok()) return Fail("query", store.status());
+  int64_t clock = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  if (*at) {
+    clock = **at;
+  } else if (Result<std::optional<json>> build = (*store)->GetMeta("build");
+             build.ok() && build->has_value() && (**build).contains("until_time")) {
+    clock = pj::ParseTimestampMs((**build)["until_time"].get<std::string>()).value_or(clock);
+  }
+  const pj::ReadModels models(**store);
   if (f.view == "list") answer = models.ListCpts(opt(f.region));
   if (f.view == "cpts") answer = models.Cpts(f.cpts);
   if (f.view == "roster") answer = models.Roster(f.cpts, {}, page);

@@ -139,6 +139,8 @@ Status Projector::RunWorker(Worker& w) {
     ++assigned;
   }
   RowBatch rows(&store_);
+  Positions uncommitted;           // reached, not committed yet
+  ProjectorStats delta_since_commit;
   while (assigned > 0 && !stop_.load()) {
     Result<std::vector<log::StoredRecord>> records =
         (*reader)->Poll(std::chrono::milliseconds(100), options_.max_batch);
@@ -157,7 +159,7 @@ Status Projector::RunWorker(Worker& w) {
         ++delta.unreadable;
         continue;
       }
-      const events::Envelope& e = decoded->envelope;
+      events::Envelope& e = decoded->envelope;
       if (log::PartitionForKey(e.cptsid, partitions_) != r.partition) {
         ++delta.misrouted;  // applying it would let two workers share the stream's rows
         continue;
@@ -196,15 +198,25 @@ Status Projector::RunWorker(Worker& w) {
                           {"time", e.time}});
       ++delta.applied;
     }
-    CPTS_RETURN_IF_ERROR(rows.Commit(touched));
-    if (rows.cached_rows() > options_.cache_rows) rows.DropCache();
-    Publish(touched, delta);
+    AddStats(delta_since_commit, delta);
+    for (const auto& [p, next] : touched) uncommitted[p] = next;
     for (const auto& [p, next] : touched) {
       if (next >= w.target[p]) {
         CPTS_RETURN_IF_ERROR((*reader)->Unassign({std::string(topics::kEvents), Partition(p)}));
         --assigned;
       }
     }
+    if (options_.commit_every_batch || rows.cached_rows() > options_.cache_rows || assigned == 0) {
+      CPTS_RETURN_IF_ERROR(rows.Commit(uncommitted));
+      if (rows.cached_rows() > options_.cache_rows) rows.DropCache();
+      Publish(uncommitted, delta_since_commit);
+      uncommitted.clear();
+      delta_since_commit = {};
+    }
+  }
+  if (!uncommitted.empty()) {  // stopped between commits
+    CPTS_RETURN_IF_ERROR(rows.Commit(uncommitted));
+    Publish(uncommitted, delta_since_commit);
   }
   return Status::Ok();
 }

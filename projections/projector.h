@@ -45,15 +45,19 @@ struct ProjectorOptions {
   // Default: 2, one per core of the machines we size for. At most one per partition is used.
   int threads = 2;
   // Default: 5,000 records per poll and per commit.
-  size_t max_batch = 5000;
+  size_t max_batch = 20000;
   // Default: true: stop once every partition reaches the end it had when Run started (a build).
   // False: follow the log until RequestStop (the daemon).
   bool stop_at_end = true;
   // As-of builds; see the header comment.
   std::optional<Positions> until_positions;
   std::optional<int64_t> until_time_ms;
-  // Default: 200,000 rows cached per worker before the cache is dropped (after a commit).
-  size_t cache_rows = 200'000;
+  // Default: true: commit after every batch, so a restart resumes where the last batch ended.
+  // False for builds into a fresh directory, which are never resumed: rows are committed only
+  // when the cache is full and at the end, so a row changed by many events is written once.
+  bool commit_every_batch = true;
+  // Default: 300,000 rows cached per worker; past that, the rows are committed and dropped.
+  size_t cache_rows = 300'000;
   // Default: none. Called about once a second from Run's thread while it works.
   std::function<void(uint64_t done, uint64_t total)> progress;
 };

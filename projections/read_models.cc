@@ -54,9 +54,11 @@ void KeepEarliest(json& row, const char* name, int64_t ms) {
 }
 
 // Everything one event's handler needs.
+// Handlers may move `data` into a row once they have read what they need from it: the event
+// is not used after Apply.
 struct Ctx {
   const events::Envelope& event;
-  const json& data;
+  json& data;
   const std::string& cpts;
   int64_t at_ms;  // the event's time: when the CPTS learned the fact
   RowBatch& rows;
@@ -92,7 +94,7 @@ Status CptsRegistered(const Ctx& c) {
 Status AciSigned(const Ctx& c) {
   CPTS_ASSIGN_ROW(row, c.rows.Edit(Key({rows::kCpts, c.cpts})));
   if (row == nullptr) return Status::Ok();
-  (*row)["aci"] = c.data;
+  (*row)["aci"] = std::move(c.data);
   return Status::Ok();
 }
 
@@ -126,7 +128,7 @@ Status MemberJoined(const Ctx& c) {
   CPTS_ASSIGN_ROW(stats, RosterStats(c));
   CPTS_ASSIGN_ROW(previous, c.rows.Read(key));
   if (previous != nullptr && Bool(*previous, "active")) CountMember(*stats, *previous, -1);
-  json member = c.data;
+  json member = std::move(c.data);
   member["active"] = true;
   member["joined_at"] = c.event.time;
   CountMember(*stats, member, 1);
@@ -203,14 +205,15 @@ Status PatientRegistered(const Ctx& c) {
   }
   const PriorityGroup group =
       PriorityOf(Bool(c.data, "ald"), Bool(c.data, "c2s"), Str(c.data, "age_band"));
-  json patient = c.data;
+  const std::string pseudonym = Str(c.data, "patient");
   const int64_t registered_ms = TimeMs(Str(c.data, "registered_at"));
+  json patient = std::move(c.data);
   patient["registered_ms"] = registered_ms;
   patient["priority"] = PriorityGroupName(group);
   patient["priority_rank"] = static_cast<int>(group);
   patient["status"] = "waiting";
   patient["requests"] = requests + 1;
-  c.rows.Put(QueueKey(c.cpts, patient), Str(c.data, "patient"));
+  c.rows.Put(QueueKey(c.cpts, patient), pseudonym);
   c.rows.Put(key, std::move(patient));
   Add(*stats, "registered", 1);
   Add(*stats, "waiting", 1);
@@ -311,10 +314,11 @@ std::string VisitClass(const json& discharge) {
 }
 
 Status AdmissionNotified(const Ctx& c) {
-  json stay = c.data;
+  const std::string key =
+      Key({rows::kStay, c.cpts, Str(c.data, "finess"), Str(c.data, "visit_id")});
+  json stay = std::move(c.data);
   stay["notified_at"] = c.event.time;
-  c.rows.Put(Key({rows::kStay, c.cpts, Str(c.data, "finess"), Str(c.data, "visit_id")}),
-             std::move(stay));
+  c.rows.Put(key, std::move(stay));
   return Status::Ok();
 }
 
@@ -323,8 +327,10 @@ Status DischargeNotified(const Ctx& c) {
   const std::string key = Key({rows::kDischarge, c.cpts, id});
   CPTS_ASSIGN_ROW(existing, c.rows.Read(key));
   if (existing != nullptr) return Status::Ok();  // the first notice stands, as for the decider
-  json discharge = c.data;
-  discharge["discharged_ms"] = TimeMs(Str(c.data, "discharged_at"));
+  const std::string stay_key =
+      Key({rows::kStay, c.cpts, Str(c.data, "finess"), Str(c.data, "visit_id")});
+  json discharge = std::move(c.data);
+  discharge["discharged_ms"] = TimeMs(Str(discharge, "discharged_at"));
   discharge["notified_at"] = c.event.time;
   discharge["cancelled"] = false;
   discharge["followups"] = json::array();
@@ -334,8 +340,7 @@ Status DischargeNotified(const Ctx& c) {
     Add(*stats, "awaiting_visit", 1);
     c.rows.Put(Key({rows::kAwaitingVisit, c.cpts, id}), discharge["discharged_ms"]);
   }
-  CPTS_ASSIGN_ROW(stay, c.rows.Edit(Key({rows::kStay, c.cpts, Str(c.data, "finess"),
-                                         Str(c.data, "visit_id")})));
+  CPTS_ASSIGN_ROW(stay, c.rows.Edit(stay_key));
   if (stay != nullptr) (*stay)["discharge_id"] = id;
   c.rows.Put(key, std::move(discharge));
   return Status::Ok();
@@ -452,8 +457,8 @@ Result<json*> SnpStats(const Ctx& c) {
 
 Status SnpReceived(const Ctx& c) {
   const std::string id = Str(c.data, "request_id");
-  json request = c.data;
-  request["received_ms"] = TimeMs(Str(c.data, "received_at"));
+  json request = std::move(c.data);
+  request["received_ms"] = TimeMs(Str(request, "received_at"));
   request["status"] = "open";
   request["slots"] = json::array();
   c.rows.Put(Key({rows::kSnpOpen, c.cpts, id}), request["received_ms"]);
@@ -505,12 +510,13 @@ Status SnpClosed(const Ctx& c, const char* status) {
 // --- Prevention.
 
 Status CampaignLaunched(const Ctx& c) {
-  json campaign = c.data;
+  const std::string key = Key({rows::kCampaign, c.cpts, Str(c.data, "campaign_id")});
+  json campaign = std::move(c.data);
   for (json& site : campaign["sites"]) site["participations"] = 0;
   campaign["participations"] = 0;
   campaign["status"] = "open";
   campaign["launched_at"] = c.event.time;
-  c.rows.Put(Key({rows::kCampaign, c.cpts, Str(c.data, "campaign_id")}), std::move(campaign));
+  c.rows.Put(key, std::move(campaign));
   return Status::Ok();
 }
 
@@ -591,7 +597,7 @@ const std::unordered_map<std::string, Handler>& Handlers() {
 
 }  // namespace
 
-Status Apply(const events::Envelope& event, RowBatch& rows) {
+Status Apply(events::Envelope& event, RowBatch& rows) {
   const auto handler = Handlers().find(event.type);
   // A type this build has no read model for changes no row (the catalogue test keeps the list
   // complete for the types of today).

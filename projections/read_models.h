@@ -45,8 +45,9 @@ inline constexpr std::string_view kCampaignDay = "campaign_day";  // .../<cpts>/
 inline constexpr std::string_view kRejections = "rejections";  // rejections/<cpts>
 }  // namespace rows
 
-// Applies one event (the next of its stream) to the read models.
-Status Apply(const events::Envelope& event, RowBatch& rows);
+// Applies one event (the next of its stream) to the read models. May move event.data into the
+// rows: the caller does not use the event afterwards.
+Status Apply(events::Envelope& event, RowBatch& rows);
 
 // Priority groups of the access mission, in queue order: ALD, then C2S, then 70 and over.
 enum class PriorityGroup { kAld = 0, kC2s = 1, kSeventyPlus = 2, kOther = 3 };

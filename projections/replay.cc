@@ -43,6 +43,7 @@ Result<BuildReport> BuildReadModels(log::Log& log, const BuildOptions& options) 
                        .stop_at_end = true,
                        .until_positions = options.until_positions,
                        .until_time_ms = options.until_time_ms,
+                       .commit_every_batch = false,
                        .progress = options.progress});
   CPTS_RETURN_IF_ERROR(projector.Run());
   BuildReport report;
