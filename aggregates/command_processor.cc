@@ -260,16 +260,14 @@ std::vector<CommandProcessor::Pending> CommandProcessor::ToPending(
   return pending;
 }
 
-std::optional<events::Envelope> CommandProcessor::BuildOutcome(const Pending& p,
-                                                               const Stream& stream,
-                                                               bool* rejected) {
-  const Command& c = p.command;
-  Decision decision = p.forced ? Decision{.rejection = p.forced} : Decide(c, stream.state);
+std::optional<events::Envelope> BuildOutcomeEnvelope(const Command& c, Decision decision,
+                                                     Sequence head, const std::string& head_hash,
+                                                     int64_t timestamp_ms, bool* rejected) {
   if (!decision.event && !decision.rejection) return std::nullopt;
   events::Envelope e;
   e.cptsid = c.cptsid;
-  e.sequence = stream.head.Next();
-  e.prevhash = stream.head_hash;
+  e.sequence = head.Next();
+  e.prevhash = head_hash;
   e.causationid = c.command_id;
   e.correlationid = c.correlation_id.value_or(c.command_id);
   e.actor = c.actor;
@@ -277,7 +275,7 @@ std::optional<events::Envelope> CommandProcessor::BuildOutcome(const Pending& p,
   // The command's time on the log, not this process's clock: deciding the same command on the
   // same state twice (a retry, a zombie) gives the same bytes, which readers skip as one event.
   e.time = events::FormatEventTime(
-      std::chrono::system_clock::time_point(std::chrono::milliseconds(p.timestamp_ms)));
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(timestamp_ms)));
   e.id = events::DeterministicEventId(e.cptsid, e.sequence, e.causationid);
   if (decision.event) {
     e.type = decision.event->type;
@@ -299,6 +297,14 @@ std::optional<events::Envelope> CommandProcessor::BuildOutcome(const Pending& p,
               {"reason", decision.rejection->reason.substr(0, 500)}};
   }
   return e;
+}
+
+std::optional<events::Envelope> CommandProcessor::BuildOutcome(const Pending& p,
+                                                               const Stream& stream,
+                                                               bool* rejected) {
+  Decision decision = p.forced ? Decision{.rejection = p.forced} : Decide(p.command, stream.state);
+  return BuildOutcomeEnvelope(p.command, std::move(decision), stream.head, stream.head_hash,
+                              p.timestamp_ms, rejected);
 }
 
 Status CommandProcessor::DecideBatch(Partition partition, const std::vector<Pending>& pending) {

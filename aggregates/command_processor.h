@@ -58,6 +58,18 @@ struct ProcessorStats {
   uint64_t commit_retries = 0;  // progress commits refused (a rebalance): kept for later
 };
 
+// The event recording `decision` on `command` at the next position of its stream, whose last
+// event is `head` with hash `head_hash`: sequence, prevhash, causation, correlation, actor,
+// source, a deterministic id, and as time `timestamp_ms`, when the command entered the log (the
+// same decision taken twice is then the same bytes). A rejection becomes
+// fr.cpts.command.rejected.v1; an event that does not validate (a decider bug) becomes the
+// rejection "invalid_outcome" rather than corrupt history. Nullopt when nothing changes.
+// *rejected tells which. Shared by the processor and by writers of whole histories
+// (aggregates/history_writer.h), so both build events alike.
+std::optional<events::Envelope> BuildOutcomeEnvelope(const Command& command, Decision decision,
+                                                     Sequence head, const std::string& head_hash,
+                                                     int64_t timestamp_ms, bool* rejected);
+
 class CommandProcessor : public log::GroupListener {
  public:
   // Joins the group. Fails when the commands and events topics differ in partition count.
