@@ -94,8 +94,6 @@ Status Projector::Run() {
     RowBatch record(&store_);
     CPTS_RETURN_IF_ERROR(record.Commit(unrecorded));
   }
-  const Positions start = positions();
-
   std::vector<std::thread> running;
   for (Worker& w : workers) {
     running.emplace_back([this, &w] {
@@ -109,11 +107,7 @@ Status Projector::Run() {
     for (std::thread& t : running) t.join();
     finished.store(1);
   });
-  const auto done_events = [&] {
-    uint64_t done = 0;
-    for (const auto& [p, offset] : positions()) done += offset - start.at(p);
-    return done;
-  };
+  const auto done_events = [&] { return records_read_.load(); };
   while (!finished.load()) {
     for (int i = 0; i < 10 && !finished.load(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -199,6 +193,7 @@ Status Projector::RunWorker(Worker& w) {
       ++delta.applied;
     }
     AddStats(delta_since_commit, delta);
+    records_read_ += delta.records;
     for (const auto& [p, next] : touched) uncommitted[p] = next;
     for (const auto& [p, next] : touched) {
       if (next >= w.target[p]) {

@@ -86,6 +86,7 @@ class Projector {
   std::atomic<bool> stop_{false};
   int32_t partitions_ = 0;
 
+  std::atomic<uint64_t> records_read_{0};  // for progress: builds commit rarely
   mutable std::mutex mu_;
   Positions positions_;
   ProjectorStats stats_;
