@@ -1,9 +1,11 @@
 #include "events/codec.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <iterator>
-#include <set>
+#include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -129,68 +131,158 @@ json ToJson(const Envelope& e) {
   return j;
 }
 
-Status GetString(const json& j, std::string_view name, std::string* out) {
-  const auto it = j.find(name);
-  if (it == j.end()) return Fail(name, "is missing");
-  if (!it->is_string()) return Fail(name, "must be a string, got " + std::string(it->type_name()));
-  *out = it->get<std::string>();
-  return Status::Ok();
-}
+// kAttributes' positions, by name.
+enum Attribute : size_t {
+  kActor,
+  kCausationId,
+  kCorrelationId,
+  kCptsId,
+  kData,
+  kDataContentType,
+  kId,
+  kPrevHash,
+  kSchemaVersion,
+  kSequence,
+  kSource,
+  kSpecVersion,
+  kSubject,
+  kTime,
+  kType,
+  kAttributeCount,
+};
+static_assert(std::size(kAttributes) == kAttributeCount);
 
-Result<Envelope> FromJson(json&& j) {
-  if (!j.is_object()) {
-    return Status::InvalidArgument("an event is a JSON object, got " + std::string(j.type_name()));
+// Reads a stored event's attributes straight into an Envelope as the parser meets them
+// (ParseStrictJsonMembers): no intermediate object of attributes, which cost more than all the
+// checks below. Finish() then applies the rules in the order, and with the messages, they had
+// when the event was first parsed into a nlohmann::json: unknown attributes first (the first in
+// key order), then each attribute in a fixed order.
+class AttributeReader {
+ public:
+  AttributeReader() {
+    // A string attribute's value lands in the envelope; anything else here, to be named in
+    // the message. Discarded marks "nothing else came".
+    for (json& other : others_) other = json::value_t::discarded;
   }
-  for (const auto& [key, unused] : j.items()) {
-    if (std::find(std::begin(kAttributes), std::end(kAttributes), key) == std::end(kAttributes)) {
-      std::string names;
-      for (const auto& name : kAttributes) names += (names.empty() ? "" : ", ") + std::string(name);
-      return Status::InvalidArgument("unknown attribute " + QuotedName(key) +
-                                     " (attributes are: " + names + ")");
+
+  MemberSlot SlotFor(std::string_view key) {
+    // Stored events are canonical JSON, keys sorted like kAttributes: try the next one first.
+    size_t i = next_;
+    if (i >= kAttributeCount || kAttributes[i] != key) {
+      i = static_cast<size_t>(std::find(std::begin(kAttributes), std::end(kAttributes), key) -
+                              std::begin(kAttributes));
+    }
+    if (i == kAttributeCount) {
+      if (std::find(unknown_.begin(), unknown_.end(), key) != unknown_.end()) {
+        return {.repeated = true};
+      }
+      unknown_.emplace_back(key);
+      return {};
+    }
+    const uint32_t bit = uint32_t{1} << i;
+    if ((seen_ & bit) != 0) return {.repeated = true};
+    seen_ |= bit;
+    next_ = i + 1;
+    switch (i) {
+      case kData:
+        return {.value = &e_.data};
+      case kSchemaVersion:
+      case kSequence:
+        return {.value = &others_[i]};
+      default:
+        return {.text = Text(static_cast<Attribute>(i)), .value = &others_[i]};
     }
   }
-  Envelope e;
-  CPTS_RETURN_IF_ERROR(GetString(j, "id", &e.id));
-  CPTS_RETURN_IF_ERROR(GetString(j, "source", &e.source));
-  CPTS_RETURN_IF_ERROR(GetString(j, "type", &e.type));
-  CPTS_RETURN_IF_ERROR(GetString(j, "specversion", &e.specversion));
-  CPTS_RETURN_IF_ERROR(GetString(j, "time", &e.time));
-  CPTS_RETURN_IF_ERROR(GetString(j, "datacontenttype", &e.datacontenttype));
-  if (j.contains("subject")) {
-    e.subject.emplace();
-    CPTS_RETURN_IF_ERROR(GetString(j, "subject", &*e.subject));
-  }
-  CPTS_RETURN_IF_ERROR(GetString(j, "cptsid", &e.cptsid));
-  CPTS_RETURN_IF_ERROR(GetString(j, "prevhash", &e.prevhash));
-  CPTS_RETURN_IF_ERROR(GetString(j, "causationid", &e.causationid));
-  CPTS_RETURN_IF_ERROR(GetString(j, "correlationid", &e.correlationid));
-  CPTS_RETURN_IF_ERROR(GetString(j, "actor", &e.actor));
 
-  const auto sequence = j.find("sequence");
-  if (sequence == j.end()) return Fail("sequence", "is missing");
-  if (!sequence->is_number_unsigned()) {
-    return Fail("sequence",
-                "must be an integer of 1 or more, got " +
-                    (sequence->is_number_integer() ? sequence->dump()
-                                                   : std::string(sequence->type_name())));
-  }
-  e.sequence = Sequence(sequence->get<uint64_t>());
+  Result<Envelope> Finish() && {
+    if (!unknown_.empty()) {
+      std::string names;
+      for (const auto& name : kAttributes) names += (names.empty() ? "" : ", ") + std::string(name);
+      // The first in key order, as when the attributes were a std::map.
+      const std::string& first = *std::min_element(unknown_.begin(), unknown_.end());
+      return Status::InvalidArgument("unknown attribute " + QuotedName(first) +
+                                     " (attributes are: " + names + ")");
+    }
+    for (const Attribute a : {kId, kSource, kType, kSpecVersion, kTime, kDataContentType, kSubject,
+                              kCptsId, kPrevHash, kCausationId, kCorrelationId, kActor}) {
+      if (a == kSubject && !Seen(kSubject)) continue;  // optional
+      CPTS_RETURN_IF_ERROR(CheckString(a));
+    }
+    if (Seen(kSubject)) e_.subject = std::move(subject_);
 
-  const auto schemaversion = j.find("schemaversion");
-  if (schemaversion == j.end()) return Fail("schemaversion", "is missing");
-  if (!schemaversion->is_number_integer() || *schemaversion < 1 || *schemaversion > 1'000'000) {
-    return Fail("schemaversion",
-                "must be a positive integer, got " +
-                    (schemaversion->is_number_integer() ? schemaversion->dump()
-                                                        : std::string(schemaversion->type_name())));
-  }
-  e.schemaversion = schemaversion->get<int>();
+    if (!Seen(kSequence)) return Fail("sequence", "is missing");
+    const json& sequence = others_[kSequence];
+    if (!sequence.is_number_unsigned()) {
+      return Fail("sequence",
+                  "must be an integer of 1 or more, got " +
+                      (sequence.is_number_integer() ? sequence.dump()
+                                                    : std::string(sequence.type_name())));
+    }
+    e_.sequence = Sequence(sequence.get<uint64_t>());
 
-  const auto data = j.find("data");
-  if (data == j.end()) return Fail("data", "is missing");
-  e.data = std::move(*data);
-  return e;
-}
+    if (!Seen(kSchemaVersion)) return Fail("schemaversion", "is missing");
+    const json& schemaversion = others_[kSchemaVersion];
+    if (!schemaversion.is_number_integer() || schemaversion < 1 || schemaversion > 1'000'000) {
+      return Fail("schemaversion",
+                  "must be a positive integer, got " +
+                      (schemaversion.is_number_integer() ? schemaversion.dump()
+                                                         : std::string(schemaversion.type_name())));
+    }
+    e_.schemaversion = schemaversion.get<int>();
+
+    if (!Seen(kData)) return Fail("data", "is missing");
+    return std::move(e_);
+  }
+
+ private:
+  bool Seen(Attribute a) const { return (seen_ & (uint32_t{1} << a)) != 0; }
+
+  Status CheckString(Attribute a) const {
+    if (!Seen(a)) return Fail(kAttributes[a], "is missing");
+    if (!others_[a].is_discarded()) {
+      return Fail(kAttributes[a], "must be a string, got " + std::string(others_[a].type_name()));
+    }
+    return Status::Ok();
+  }
+
+  std::string* Text(Attribute a) {
+    switch (a) {
+      case kActor:
+        return &e_.actor;
+      case kCausationId:
+        return &e_.causationid;
+      case kCorrelationId:
+        return &e_.correlationid;
+      case kCptsId:
+        return &e_.cptsid;
+      case kDataContentType:
+        return &e_.datacontenttype;
+      case kId:
+        return &e_.id;
+      case kPrevHash:
+        return &e_.prevhash;
+      case kSource:
+        return &e_.source;
+      case kSpecVersion:
+        return &e_.specversion;
+      case kSubject:
+        return &subject_;
+      case kTime:
+        return &e_.time;
+      case kType:
+        return &e_.type;
+      default:
+        return nullptr;  // not a string attribute
+    }
+  }
+
+  Envelope e_;
+  std::string subject_;
+  std::array<json, kAttributeCount> others_;
+  uint32_t seen_ = 0;  // a bit per Attribute
+  size_t next_ = 0;    // where the next key is in canonical order
+  std::vector<std::string> unknown_;
+};
 
 }  // namespace
 
@@ -218,9 +310,15 @@ Status ValidateEnvelope(const Envelope& envelope) {
 
 Result<DecodedEvent> Decode(std::string_view bytes) {
   try {
-    Result<json> parsed = ParseStrictJson(bytes, "the event");
+    AttributeReader reader;
+    Result<std::optional<json>> parsed = ParseStrictJsonMembers(
+        bytes, "the event", [&reader](std::string_view key) { return reader.SlotFor(key); });
     if (!parsed.ok()) return parsed.status();
-    Result<Envelope> envelope = FromJson(std::move(*parsed));
+    if (parsed->has_value()) {
+      return Status::InvalidArgument("an event is a JSON object, got " +
+                                     std::string((*parsed)->type_name()));
+    }
+    Result<Envelope> envelope = std::move(reader).Finish();
     if (!envelope.ok()) return envelope.status();
     Envelope& e = *envelope;
     CPTS_RETURN_IF_ERROR(CheckAttributes(e));
@@ -229,9 +327,7 @@ Result<DecodedEvent> Decode(std::string_view bytes) {
     if (stored_spec == nullptr) return UnknownType(e.type);
     CPTS_RETURN_IF_ERROR(ValidateData(*stored_spec, e.data).WithContext(e.type));
 
-    DecodedEvent decoded;
-    decoded.stored_type = e.type;
-    decoded.hash = Sha256Hex(bytes);
+    std::string stored_type = e.type;
     if (FindUpcaster(e.type) != nullptr) {
       Result<UpcastData> upcast = UpcastToCurrent(e.type, std::move(e.data));
       if (!upcast.ok()) return upcast.status();
@@ -240,10 +336,12 @@ Result<DecodedEvent> Decode(std::string_view bytes) {
       const EventTypeSpec* current_spec = FindEventType(e.type);
       if (current_spec == nullptr) return UnknownType(e.type);
       CPTS_RETURN_IF_ERROR(ValidateData(*current_spec, e.data)
-                               .WithContext(e.type + " (upcast from " + decoded.stored_type + ")"));
+                               .WithContext(e.type + " (upcast from " + stored_type + ")"));
     }
-    decoded.envelope = std::move(e);
-    return decoded;
+    // Built in one go: a default DecodedEvent would first allocate a default Envelope's strings.
+    return DecodedEvent{.envelope = std::move(e),
+                        .stored_type = std::move(stored_type),
+                        .hash = Sha256Hex(bytes)};
   } catch (const json::exception& e) {
     // The checks above guard every access; reaching here is a bug in this module.
     return Status::Internal(std::string("decoding an event: ") + e.what());

@@ -9,7 +9,7 @@
 //     Turning an Envelope into bytes and back, with validation, is events/codec.h.
 //   - An Envelope is only built once its stream position is known: the command processor fills
 //     sequence, prevhash and id when it appends. A stored envelope never has sequence 0.
-// Thread-safety: plain values and pure functions; Sha256Hex initialises libsodium once,
+// Thread-safety: plain values and pure functions; Sha256Hex fetches OpenSSL's digest once,
 // thread-safely.
 
 #include <chrono>
@@ -64,7 +64,7 @@ struct Envelope {
 // (events/codec.h) rejects such strings before anything is stored.
 std::string CanonicalJson(const nlohmann::json& value);
 
-// Lowercase hex SHA-256 (64 characters), through libsodium.
+// Lowercase hex SHA-256 (64 characters), through OpenSSL (SHA-NI where the CPU has it).
 std::string Sha256Hex(std::string_view bytes);
 
 // The id of the event at `sequence` in the stream of `cpts_id`, caused by the command

@@ -2,8 +2,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -333,6 +335,52 @@ TEST(EncryptedIdentityRule, RejectsACiphertextThatIsNotBase64) {
   identity["ciphertext"] = "Jean Dupont, 06 12 34 56 78";
   EXPECT_THAT(Check(kDischarge, With(kDischarge, "identity", identity)),
               StartsWith("data.identity.ciphertext: is not the base64 of an AEAD ciphertext"));
+}
+
+TEST(EncryptedIdentityRule, ReadsBase64ExactlyAsLibsodiumDoes) {
+  // The check counts bytes without decoding; what it accepts, and the size, must be what
+  // sodium_base642bin (standard alphabet, padding, nothing ignored) gives.
+  const auto sodium_size = [](const std::string& text) -> std::optional<size_t> {
+    std::string bytes(text.size(), '\0');
+    size_t size = 0;
+    const char* end = nullptr;
+    if (sodium_base642bin(reinterpret_cast<unsigned char*>(bytes.data()), bytes.size(),
+                          text.data(), text.size(), nullptr, &size, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        end != text.data() + text.size()) {
+      return std::nullopt;
+    }
+    return size;
+  };
+  std::vector<std::string> texts = {"", "=", "==", "A", "AA", "AA=", "AA==", "AA===", "AAA",
+                                    "AAA=", "AAA==", "AAAA", "AAAA=", "AB==", "AQ==", "AAB=",
+                                    "AAE=", "A=AA", "AA==AAAA", " AAAA", "AAAA ", "AA\n==",
+                                    "-_AA", "+/AA", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"};
+  // Every byte at every place of a short text, cut where padding goes. Bytes from 0x80 up come
+  // as "é" (0xc3 0xa9): strings must be valid UTF-8 before their base64 is looked at.
+  for (int byte = 1; byte < 0x80; ++byte) {
+    for (size_t at = 0; at < 4; ++at) {
+      std::string text = "QUJD";  // "ABC"
+      text[at] = static_cast<char>(byte);
+      texts.push_back(text);
+      texts.push_back(text.substr(0, 2) + "==");
+      texts.push_back(text.substr(0, 3) + "=");
+    }
+  }
+  for (const char* text : {"éJD", "QéD", "QUé", "é==", "Qé=", "QUJDéé==", "éé", "ééé="}) {
+    texts.push_back(text);
+  }
+  for (const std::string& text : texts) {
+    json identity = SampleIdentity();
+    identity["ciphertext"] = text + std::string(24, 'A');  // 18 more bytes, past the tag size
+    const bool accepted = Check(kDischarge, With(kDischarge, "identity", identity)) == "ok";
+    const auto expected = sodium_size(text + std::string(24, 'A'));
+    EXPECT_EQ(accepted, expected.has_value() && *expected >= 16) << "[" << text << "]";
+    identity = SampleIdentity();
+    identity["nonce"] = text;
+    const bool nonce_accepted = Check(kDischarge, With(kDischarge, "identity", identity)) == "ok";
+    EXPECT_EQ(nonce_accepted, sodium_size(text) == std::optional<size_t>(24)) << "[" << text << "]";
+  }
 }
 
 TEST(EncryptedIdentityRule, RejectsAClearTextField) {

@@ -305,5 +305,110 @@ TEST(Decode, RefusesADataKeyGivenTwice) {
   EXPECT_EQ(DecodeError(bytes), "the event holds the key \"destination\" twice in one object");
 }
 
+// Decode reads attributes straight into the envelope as it parses (no object of attributes in
+// between); these pin the order in which it reports problems, which follows the old one.
+
+TEST(Decode, ReadsAttributesInAnyOrderAndSpacing) {
+  const Envelope envelope = SampleEnvelope(kDischarge, 3, Sha256Hex("previous"));
+  const json canonical = json::parse(Encode(envelope));
+  // Keys in reverse order, spaced out: valid JSON, though not canonical.
+  std::string reordered = "{";
+  for (auto it = canonical.crbegin(); it != canonical.crend(); ++it) {
+    reordered += reordered.size() > 1 ? ",\n  " : "\n  ";
+    reordered += "\"" + it.key() + "\" : " + it.value().dump();
+  }
+  reordered += "\n}";
+  const Result<DecodedEvent> decoded = Decode(reordered);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->envelope, envelope);
+  EXPECT_EQ(decoded->hash, Sha256Hex(reordered));
+}
+
+TEST(Decode, ReadsEscapedAttributes) {
+  Envelope envelope = SampleEnvelope(kDischarge);
+  envelope.causationid = "cmd \"é\" \\ 1";
+  envelope.id = DeterministicEventId(envelope.cptsid, envelope.sequence, envelope.causationid);
+  std::string bytes = Encode(envelope);
+  const size_t source = bytes.find("/cpts/");
+  bytes.replace(source, 6, "\\/cpts\\/");  // "\/" is "/" in JSON
+  const Result<DecodedEvent> decoded = Decode(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->envelope, envelope);
+}
+
+TEST(Decode, NamesTheFirstUnknownAttributeInKeyOrder) {
+  std::string bytes = Encode(SampleEnvelope(kDischarge));
+  bytes.insert(1, R"("zeta":1,"beta":2,)");
+  EXPECT_THAT(DecodeError(bytes), StartsWith("unknown attribute \"beta\" (attributes are:"));
+}
+
+TEST(Decode, RefusesAnUnknownAttributeGivenTwiceAsARepeatedKey) {
+  std::string bytes = Encode(SampleEnvelope(kDischarge));
+  bytes.insert(1, R"("cptsId":1,"cptsId":1,)");
+  EXPECT_EQ(DecodeError(bytes), "the event holds the key \"cptsId\" twice in one object");
+}
+
+TEST(Decode, RefusesAnAttributeGivenTwiceEvenWithTheSameValue) {
+  const Envelope envelope = SampleEnvelope(kDischarge);
+  std::string bytes = Encode(envelope);
+  bytes.insert(1, R"("actor":")" + envelope.actor + R"(",)");
+  EXPECT_EQ(DecodeError(bytes), "the event holds the key \"actor\" twice in one object");
+}
+
+TEST(Decode, ReportsASyntaxErrorBeforeARepeatedAttribute) {
+  std::string bytes = Encode(SampleEnvelope(kDischarge));
+  bytes.insert(1, R"("sequence":9,)");
+  bytes.pop_back();  // the closing brace
+  EXPECT_THAT(DecodeError(bytes), StartsWith("the event is not valid JSON at byte "));
+}
+
+TEST(Decode, ReportsAnUnknownAttributeBeforeAMissingOne) {
+  EXPECT_THAT(DecodeError(EditedDischarge([](json& j) {
+                j.erase("id");
+                j["cptsId"] = "x";
+              })),
+              StartsWith("unknown attribute \"cptsId\""));
+}
+
+TEST(Decode, ChecksAttributesInTheirFixedOrder) {
+  EXPECT_EQ(DecodeError(EditedDischarge([](json& j) {
+              j.erase("actor");
+              j["source"] = 7;
+              j.erase("data");
+            })),
+            "attribute source: must be a string, got number");
+  EXPECT_EQ(DecodeError(EditedDischarge([](json& j) {
+              j.erase("data");
+              j["schemaversion"] = "1";
+            })),
+            "attribute schemaversion: must be a positive integer, got string");
+  EXPECT_EQ(DecodeError(EditedDischarge([](json& j) { j.erase("data"); })),
+            "attribute data: is missing");
+}
+
+TEST(Decode, NamesTheTypeOfAStringAttributeGivenAnotherValue) {
+  EXPECT_EQ(DecodeError(EditedDischarge([](json& j) { j["subject"] = nullptr; })),
+            "attribute subject: must be a string, got null");
+  EXPECT_EQ(DecodeError(EditedDischarge([](json& j) { j["id"] = json::array({"x"}); })),
+            "attribute id: must be a string, got array");
+}
+
+TEST(Decode, RefusesANumberTooLargeForADoubleWithoutQuotingIt) {
+  std::string bytes = Encode(SampleEnvelope(kDischarge));
+  bytes.insert(1, R"("sequence":2530723073004701e999,)");
+  const Result<DecodedEvent> decoded = Decode(bytes);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(decoded.status().message(),
+            "the event is not valid JSON at byte 32: a number is too large for a double");
+}
+
+TEST(Decode, RefusesDataNestedDeeperThanTheParserLimit) {
+  std::string bytes = Encode(SampleEnvelope(kDischarge));
+  bytes.insert(bytes.find(R"("data":{)") + 8, R"("deep":)" + std::string(200, '[') +
+                                                    std::string(200, ']') + ",");
+  EXPECT_THAT(DecodeError(bytes), HasSubstr("nested deeper than 128 levels"));
+}
+
 }  // namespace
 }  // namespace cpts::events
