@@ -10,6 +10,8 @@ packages=(
   librdkafka-dev librocksdb-dev nlohmann-json3-dev prometheus-cpp-dev libsodium-dev
   libcli11-dev libcpp-httplib-dev libspdlog-dev libfmt-dev libssl-dev liblz4-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the binaries' allocator: read-model rebuilds allocate per event (docs/projections.md)
+  libjemalloc-dev
   # independent clients the tests talk to the broker with (python3-lz4: our batches are lz4)
   kcat python3 python3-kafka python3-lz4 python3-hl7
 )
