@@ -9,8 +9,9 @@
 // nothing. Records that cannot be applied (unreadable, a gap, another branch, a stream routed to
 // another partition) are counted, never applied.
 //
-// Partitions are spread over worker threads (partition p to worker p % threads); a CPTS lives in
-// one partition and every row is keyed by its CPTS, so workers never share a row.
+// Partitions are spread over worker threads (a build balances them by size; following the log,
+// partition p goes to worker p % threads); a CPTS lives in one partition and every row is keyed
+// by its CPTS, so workers never share a row.
 //
 // As of a past moment (auditors, ARCHITECTURE.md decision 8): until_positions stops each
 // partition at an offset; until_time_ms stops each stream at its first event later than that
