@@ -27,6 +27,7 @@
 #include <utility>
 
 #include "events/envelope.h"
+#include "events/identifiers.h"
 #include "events/log.h"
 #include "events/pseudonym.h"
 
@@ -287,19 +288,6 @@ double MeanActivity(Hours hours) {
 
 // ---------------------------------------------------------------------------------------------
 // Identifiers (events/identifiers.h states the rules).
-
-std::string WithLuhn(std::string body) {
-  int sum = 0;
-  bool twice = true;  // the check digit to come sits at the rightmost place
-  for (auto it = body.rbegin(); it != body.rend(); ++it) {
-    int v = *it - '0';
-    if (twice && (v *= 2) > 9) v -= 9;
-    sum += v;
-    twice = !twice;
-  }
-  body.push_back(static_cast<char>('0' + (10 - sum % 10) % 10));
-  return body;
-}
 
 std::string Digits(uint64_t value, int width) {
   std::string s = std::to_string(value);
@@ -1246,7 +1234,7 @@ std::string Scenario::Impl::StructureFiness(const std::string& dept) {
     // Corsican FINESS are checked for shape only (events/identifiers.h): no Luhn digit to add.
     const std::string finess = dept == "2A" || dept == "2B"
                                    ? dept + "0" + Digits(Scramble(serial, 1'000'000), 6)
-                                   : WithLuhn(dept + "0" + Digits(Scramble(serial, 100'000), 5));
+                                   : ids::WithLuhnDigit(dept + "0" + Digits(Scramble(serial, 100'000), 5));
     if (used_finess_.insert(finess).second) return finess;  // never a real one of the catalogue
   }
 }
@@ -1254,7 +1242,7 @@ std::string Scenario::Impl::StructureFiness(const std::string& dept) {
 std::string Scenario::Impl::Rpps() {
   // RPPS numbers start with 10; 8 scrambled digits and the Luhn digit.
   const uint64_t serial = ++professional_serial_;
-  return WithLuhn("10" + Digits(Scramble(serial + 1'000'000, 100'000'000), 8));
+  return ids::WithLuhnDigit("10" + Digits(Scramble(serial + 1'000'000, 100'000'000), 8));
 }
 
 std::string Scenario::Impl::Adeli(CptsSim& s, int prof) {
@@ -1265,7 +1253,7 @@ std::string Scenario::Impl::Adeli(CptsSim& s, int prof) {
                                : "20";
   const std::string code = prof == kPsychologist ? "93" : prof == kPodiatrist ? "80" : "91";
   const uint64_t serial = ++professional_serial_;
-  return WithLuhn(dept + code + Digits(Scramble(serial, 10'000), 4));
+  return ids::WithLuhnDigit(dept + code + Digits(Scramble(serial, 10'000), 4));
 }
 
 std::string Scenario::Impl::Siren(std::string_view prefix) {
@@ -1273,7 +1261,7 @@ std::string Scenario::Impl::Siren(std::string_view prefix) {
   const size_t width = 8 - prefix.size();
   uint64_t modulus = 1;
   for (size_t i = 0; i < width; ++i) modulus *= 10;
-  return WithLuhn(std::string(prefix) + Digits(Scramble(serial, modulus), static_cast<int>(width)));
+  return ids::WithLuhnDigit(std::string(prefix) + Digits(Scramble(serial, modulus), static_cast<int>(width)));
 }
 
 int Scenario::Impl::NewProfessional(CptsSim& s, int prof) {

@@ -33,6 +33,20 @@ bool LuhnValid(std::string_view digits) {
   return sum % 10 == 0;
 }
 
+std::string WithLuhnDigit(std::string_view digits) {
+  int sum = 0;
+  bool double_it = true;  // the check digit to come takes the rightmost place
+  for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
+    int d = *it - '0';
+    if (double_it && (d *= 2) > 9) d -= 9;
+    sum += d;
+    double_it = !double_it;
+  }
+  std::string out(digits);
+  out.push_back(static_cast<char>('0' + (10 - sum % 10) % 10));
+  return out;
+}
+
 Status CheckNir(std::string_view nir) {
   // The value is never echoed: a NIR identifies a person.
   if (nir.size() != 15) {

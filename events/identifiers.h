@@ -3,6 +3,7 @@
 // Each check returns Ok or an InvalidArgument whose message names the rule that failed, so a
 // caller can prefix the field name and hand it to a person as is. Pure functions, thread-safe.
 
+#include <string>
 #include <string_view>
 
 #include "events/status.h"
@@ -28,5 +29,9 @@ Status CheckInseeCommune(std::string_view code);
 
 // True when the digits pass the Luhn check (the last digit being the check digit).
 bool LuhnValid(std::string_view digits);
+
+// `digits` followed by its Luhn check digit: how RPPS, ADELI, FINESS and SIREN numbers are made
+// (simulations and tests build valid ones). Precondition: digits only.
+std::string WithLuhnDigit(std::string_view digits);
 
 }  // namespace cpts::ids

@@ -32,6 +32,14 @@ TEST(CheckNir, RejectsLettersOutsideTheCorsicanDepartement) {
 
 TEST(CheckNir, RejectsAnUnknownFirstDigit) { EXPECT_FALSE(CheckNir("595109912611193").ok()); }
 
+TEST(WithLuhnDigit, AppendsTheDigitLuhnValidAccepts) {
+  EXPECT_EQ(WithLuhnDigit("7992739871"), "79927398713");  // the textbook example
+  EXPECT_EQ(WithLuhnDigit("1000345678"), "10003456786");  // an RPPS of the samples
+  for (const char* body : {"0", "1", "25000001", "123456789012"}) {
+    EXPECT_TRUE(LuhnValid(WithLuhnDigit(body))) << body;
+  }
+}
+
 TEST(LuhnValid, AcceptsDigitsWhoseLastDigitIsTheLuhnCheck) {
   EXPECT_TRUE(LuhnValid("79927398713"));  // the textbook example
   EXPECT_FALSE(LuhnValid("79927398710"));

@@ -2,38 +2,20 @@
 
 #include <gtest/gtest.h>
 
+#include "events/identifiers.h"
+
 namespace cpts::projections::testing {
-
-namespace {
-
-std::string WithLuhn(const std::string& body) {
-  for (char d = '0'; d <= '9'; ++d) {
-    const std::string candidate = body + d;
-    int sum = 0;
-    bool twice = false;
-    for (auto it = candidate.rbegin(); it != candidate.rend(); ++it) {
-      int v = *it - '0';
-      if (twice && (v *= 2) > 9) v -= 9;
-      sum += v;
-      twice = !twice;
-    }
-    if (sum % 10 == 0) return candidate;
-  }
-  return body;
-}
-
-}  // namespace
 
 std::string Rpps(int n) {
   char body[16];
   std::snprintf(body, sizeof body, "1%09d", n);
-  return "rpps:" + WithLuhn(body);
+  return "rpps:" + ids::WithLuhnDigit(body);
 }
 
 std::string Finess(int n) {
   char body[16];
   std::snprintf(body, sizeof body, "25%06d", n);
-  return WithLuhn(body);
+  return ids::WithLuhnDigit(body);
 }
 
 std::string Patient(int n) { return events::testing::SamplePseudonym(n); }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "events/envelope.h"
+#include "events/identifiers.h"
 
 namespace cpts::test {
 namespace {
@@ -17,27 +18,10 @@ constexpr int kGps = 8;
 constexpr int kNurses = 6;
 constexpr int kCapacity = 3;
 
-// Luhn check digit appended to `body` (digits only).
-std::string WithLuhn(const std::string& body) {
-  for (char d = '0'; d <= '9'; ++d) {
-    const std::string candidate = body + d;
-    int sum = 0;
-    bool twice = false;
-    for (auto it = candidate.rbegin(); it != candidate.rend(); ++it) {
-      int v = *it - '0';
-      if (twice && (v *= 2) > 9) v -= 9;
-      sum += v;
-      twice = !twice;
-    }
-    if (sum % 10 == 0) return candidate;
-  }
-  return body + "0";  // unreachable: one digit always completes a Luhn number
-}
-
 std::string Rpps(int cpts, int n) {
   char body[16];  // 10 digits: "1", the CPTS on 4, the person on 5
   std::snprintf(body, sizeof body, "1%04d%05d", cpts % 10000, n % 100000);
-  return WithLuhn(body);
+  return ids::WithLuhnDigit(body);
 }
 
 // The commands of one CPTS, in order.
@@ -56,7 +40,7 @@ class StreamScript {
  private:
   std::string Gp(int g) const { return "rpps:" + Rpps(index_, g); }
   std::string Nurse(int n) const { return "rpps:" + Rpps(index_, 500 + n); }
-  std::string Finess() const { return WithLuhn("25" + std::to_string(100000 + index_)); }
+  std::string Finess() const { return ids::WithLuhnDigit("25" + std::to_string(100000 + index_)); }
   std::string Patient(int p) const {
     return events::Sha256Hex("workload-patient-" + id_ + "-" + std::to_string(p));
   }
