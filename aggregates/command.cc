@@ -105,6 +105,10 @@ const std::vector<Declaration>& Declarations() {
        "Record a participation at one of a campaign's sites."},
       {"prevention.close_campaign", "fr.cpts.prevention.campaign_closed.v1",
        "Close a campaign: no more participations."},
+
+      // --- Health data.
+      {"patient.erase", "fr.cpts.patient.erased.v1",
+       "Erase a patient's identity (right to erasure): the key is destroyed at the edge first."},
   };
   return *kDeclarations;
 }

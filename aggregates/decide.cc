@@ -100,7 +100,8 @@ const CommandHandler* FindCommandHandler(std::string_view type) {
   static const auto* const kHandlers = new std::unordered_map<std::string_view, CommandHandler>(
       Index<CommandHandler>({internal::CptsCommands(), internal::MembershipCommands(),
                              internal::AccessCommands(), internal::VilleHopitalCommands(),
-                             internal::SnpCommands(), internal::PreventionCommands()}));
+                             internal::SnpCommands(), internal::PreventionCommands(),
+                             internal::PatientCommands()}));
   const auto it = kHandlers->find(type);
   return it == kHandlers->end() ? nullptr : &it->second;
 }
@@ -109,7 +110,8 @@ const EventHandler* FindEventHandler(std::string_view type) {
   static const auto* const kHandlers =
       new std::unordered_map<std::string_view, EventHandler>(Index<EventHandler>(
           {internal::CptsEvents(), internal::MembershipEvents(), internal::AccessEvents(),
-           internal::VilleHopitalEvents(), internal::SnpEvents(), internal::PreventionEvents()}));
+           internal::VilleHopitalEvents(), internal::SnpEvents(), internal::PreventionEvents(),
+           internal::PatientEvents()}));
   const auto it = kHandlers->find(type);
   return it == kHandlers->end() ? nullptr : &it->second;
 }

@@ -93,5 +93,7 @@ std::vector<CommandHandler> SnpCommands();
 std::vector<EventHandler> SnpEvents();
 std::vector<CommandHandler> PreventionCommands();
 std::vector<EventHandler> PreventionEvents();
+std::vector<CommandHandler> PatientCommands();
+std::vector<EventHandler> PatientEvents();
 
 }  // namespace cpts::aggregates::internal

@@ -19,7 +19,10 @@
 #include "aggregates/scenario.h"
 #include "connectors/embedded_log.h"
 #include "connectors/log_flags.h"
+#include "connectors/audit_commands.h"
+#include "connectors/patient_audit_commands.h"
 #include "connectors/project_commands.h"
+#include "connectors/submit_commands.h"
 #include "connectors/kafka_log.h"
 #include "events/codec.h"
 #include "events/log.h"
@@ -32,38 +35,6 @@ namespace {
 
 using nlohmann::json;
 
-// Every record of a topic, in order within each partition.
-Status ForEachRecord(log::Log& log, std::string_view topic_name,
-                     const std::function<void(const log::StoredRecord&)>& visit) {
-  const std::string topic(topic_name);
-  Result<int32_t> partitions = log.PartitionCount(topic);
-  if (!partitions.ok()) return partitions.status();
-  Result<std::unique_ptr<log::LogReader>> reader = log.OpenReader();
-  if (!reader.ok()) return reader.status();
-  for (int32_t p = 0; p < *partitions; ++p) {
-    const log::TopicPartition tp{topic, Partition(p)};
-    Result<Offset> end = log.EndOffset(tp);
-    if (!end.ok()) return end.status();
-    if (end->value() == 0) continue;
-    CPTS_RETURN_IF_ERROR((*reader)->Assign(tp, Offset(0)));
-    for (Offset next(0); next < *end;) {
-      Result<std::vector<log::StoredRecord>> batch =
-          (*reader)->Poll(std::chrono::seconds(10), 10000);
-      if (!batch.ok()) return batch.status();
-      if (batch->empty()) {
-        return Status::TimedOut("partition " + std::to_string(p) + " of " + topic +
-                                " stopped before its end offset " + std::to_string(end->value()));
-      }
-      for (const log::StoredRecord& r : *batch) {
-        visit(r);
-        next = r.offset.Next();
-      }
-    }
-    CPTS_RETURN_IF_ERROR((*reader)->Unassign(tp));
-  }
-  return Status::Ok();
-}
-
 std::string Shorten(std::string s, size_t max) {
   if (s.size() > max) s = s.substr(0, max - 3) + "...";
   return s;
@@ -72,8 +43,8 @@ std::string Shorten(std::string s, size_t max) {
 // Prints the events (of one CPTS, or all); returns how many did not decode.
 Result<size_t> PrintEvents(log::Log& log, const std::string& only_cpts, bool as_json) {
   size_t shown = 0, unreadable = 0;
-  Status status = ForEachRecord(log, topics::kEvents, [&](const log::StoredRecord& r) {
-    if (!only_cpts.empty() && r.key != only_cpts) return;
+  Status status = log::ForEachRecord(log, topics::kEvents, [&](const log::StoredRecord& r) {
+    if (!only_cpts.empty() && r.key != only_cpts) return true;
     ++shown;
     const std::string where =
         "p" + std::to_string(r.partition.value()) + "@" + std::to_string(r.offset.value());
@@ -81,16 +52,17 @@ Result<size_t> PrintEvents(log::Log& log, const std::string& only_cpts, bool as_
     if (!decoded.ok()) {
       ++unreadable;
       std::cout << where << "  UNREADABLE  " << decoded.status().message() << "\n";
-      return;
+      return true;
     }
     const events::Envelope& e = decoded->envelope;
     if (as_json) {
       std::cout << r.value << "\n";
-      return;
+      return true;
     }
     std::cout << where << "  " << e.cptsid << " #" << e.sequence << "  " << e.time << "  " << e.type
               << (decoded->upcast() ? " (stored as " + decoded->stored_type + ")" : "") << "  "
               << Shorten(e.data.dump(), 110) << "  hash " << decoded->hash.substr(0, 12) << "\n";
+    return true;
   });
   if (!status.ok()) return status;
   std::cerr << shown << " events, " << unreadable << " unreadable\n";
@@ -235,8 +207,9 @@ int RunDemo(const LogFlags& flags) {
   }
   // Each run sends the story again under new command ids: run N is the N-th time.
   size_t earlier = 0;
-  Status counted = ForEachRecord(**log, topics::kCommands, [&](const log::StoredRecord& r) {
+  Status counted = log::ForEachRecord(**log, topics::kCommands, [&](const log::StoredRecord& r) {
     if (r.key == cpts_id) ++earlier;
+    return true;
   });
   if (!counted.ok()) {
     std::cerr << "cpts demo: reading the commands topic: " << counted.ToString() << "\n";
@@ -261,23 +234,14 @@ int RunDemo(const LogFlags& flags) {
     return 1;
   }
   // Decide them here, as a member of the decider group (the daemon does it continuously).
-  auto processor = aggregates::CommandProcessor::Start(**log, {.name = "cpts-demo"});
-  if (!processor.ok()) {
-    std::cerr << "cpts demo: " << processor.status().ToString() << "\n";
+  bool caught_up = false;
+  Result<aggregates::ProcessorStats> decided =
+      DecideWaitingCommands(**log, "cpts-demo", std::chrono::seconds(60), &caught_up);
+  if (!decided.ok()) {
+    std::cerr << "cpts demo: " << decided.status().ToString() << "\n";
     return 1;
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  bool caught_up = false;
-  while (!caught_up && std::chrono::steady_clock::now() < deadline) {
-    if (Status s = (*processor)->RunOnce(); !s.ok()) {
-      std::cerr << "cpts demo: " << s.ToString() << "\n";
-      return 1;
-    }
-    Result<bool> done = (*processor)->CaughtUp();
-    caught_up = done.ok() && *done;
-  }
-  const aggregates::ProcessorStats stats = (*processor)->stats();
-  (void)(*processor)->Close();  // leaving the group; nothing is lost either way
+  const aggregates::ProcessorStats& stats = *decided;
   std::cerr << "Run " << run << ": sent " << records.size() << " commands for " << cpts_id << " to "
             << (flags.kafka.empty() ? "the embedded log at " + flags.data_dir
                                     : "Kafka at " + flags.kafka)
@@ -447,9 +411,16 @@ int main(int argc, char** argv) {
   generate->add_option("--seed", generate_seed, "Seed of the simulation")->capture_default_str();
 
   cpts::ProjectionCommands projection_commands(app);
+  cpts::AuditCommands audit_commands(app);
+  cpts::PatientAuditCommands patient_audit_commands(app);  // adds to the audit group
+  cpts::SubmitCommands submit_commands(app);
 
   CLI11_PARSE(app, argc, argv);
   if (std::optional<int> status = projection_commands.RunParsed()) return *status;
+  // history and access first: AuditCommands answers for the whole audit group otherwise.
+  if (std::optional<int> status = patient_audit_commands.RunParsed()) return *status;
+  if (std::optional<int> status = audit_commands.RunParsed()) return *status;
+  if (std::optional<int> status = submit_commands.RunParsed()) return *status;
   if (demo->parsed()) return cpts::RunDemo(demo_flags);
   if (generate->parsed()) {
     return cpts::RunGenerate(generate_flags, generate_events, generate_cpts, generate_seed);

@@ -395,7 +395,10 @@ Result<std::vector<Position>> KafkaLog::Append(std::string_view topic,
                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                             // No key is a null key, as Kafka clients write it, not an empty one.
                             RD_KAFKA_V_KEY(r.key.empty() ? nullptr : r.key.data(), r.key.size()),
-                            RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
+                            // A tombstone's value is NULL, not empty: only NULL lets compaction
+                            // delete the key (events/log.h, Record::tombstone).
+                            RD_KAFKA_V_VALUE(r.tombstone ? nullptr : const_cast<char*>(r.value.data()),
+                                             r.tombstone ? 0 : r.value.size()),
                             RD_KAFKA_V_TIMESTAMP(r.timestamp_ms), RD_KAFKA_V_HEADERS(headers),
                             RD_KAFKA_V_OPAQUE(&call.slots[i]), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {

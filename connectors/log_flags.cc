@@ -1,7 +1,9 @@
 #include "connectors/log_flags.h"
 
+#include "connectors/embedded_key_store.h"
 #include "connectors/embedded_log.h"
 #include "connectors/kafka_log.h"
+#include "connectors/log_key_store.h"
 
 namespace cpts {
 
@@ -57,5 +59,10 @@ Result<std::unique_ptr<log::Log>> OpenLog(const LogFlags& flags, OpenMode mode) 
   return opened;
 }
 
+Result<std::unique_ptr<keys::KeyStore>> OpenKeyStore(const LogFlags& flags, log::Log& log,
+                                                     const std::array<unsigned char, 32>& master_key) {
+  if (flags.kafka.empty()) return keys::OpenEmbeddedKeyStore(flags.KeysDirectory(), master_key);
+  return keys::OpenLogKeyStore(log, master_key);
+}
 
 }  // namespace cpts

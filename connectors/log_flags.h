@@ -3,13 +3,14 @@
 // --kafka) and the read models beside it, shared by the binaries' subcommands.
 //
 // Layout of a data directory: <data-dir>/log holds the embedded log, <data-dir>/projections the
-// live read models.
+// live read models, <data-dir>/keys the patients' data keys (on Kafka, the keys topic holds them).
 
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "events/key_store.h"
 #include "events/log.h"
 #include "events/topics.h"
 
@@ -25,6 +26,7 @@ struct LogFlags {
   std::string projections_dir;    // Default: <data-dir>/projections
 
   std::string LogDirectory() const { return data_dir + "/log"; }
+  std::string KeysDirectory() const { return data_dir + "/keys"; }
   std::string ProjectionsDirectory() const {
     return projections_dir.empty() ? data_dir + "/projections" : projections_dir;
   }
@@ -38,5 +40,10 @@ enum class OpenMode { kCreateTopics, kReadOnly };
 // Opens the log the flags name. kCreateTopics makes sure every topic exists with the expected
 // partitions; kReadOnly changes nothing and fails when there is no log to read.
 Result<std::unique_ptr<log::Log>> OpenLog(const LogFlags& flags, OpenMode mode);
+
+// The key store that follows the log (docs/health-data.md): <data-dir>/keys beside the embedded
+// log, the keys topic of `log` on Kafka. `log` must outlive the store.
+Result<std::unique_ptr<keys::KeyStore>> OpenKeyStore(const LogFlags& flags, log::Log& log,
+                                                     const std::array<unsigned char, 32>& master_key);
 
 }  // namespace cpts

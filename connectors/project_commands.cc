@@ -3,10 +3,14 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 
+#include "connectors/health_secrets.h"
 #include "connectors/log_flags.h"
+#include "projections/access_log.h"
 #include "projections/clock.h"
+#include "projections/patient_reads.h"
 #include "projections/projector.h"
 #include "projections/queries.h"
 #include "projections/replay.h"
@@ -63,7 +67,9 @@ struct ProjectionCommands::Flags {
   std::string until, out;
   // query
   std::string view, cpts, region, at, status, finess, professional, from, to, campaign;
-  bool include_closed = false;
+  std::string purpose, user;
+  bool include_closed = false, show_identity = false;
+  HealthFlags health;
   size_t offset = 0, limit = 50;
 };
 
@@ -112,8 +118,15 @@ ProjectionCommands::ProjectionCommands(CLI::App& app) : flags_(std::make_unique<
       ->check(CLI::IsMember({"cpts", "list", "roster", "roster-history", "gps", "queue",
                              "referrals", "access", "handoff", "worklist", "snp", "campaigns",
                              "campaign", "indicators", "region"}));
-  f.query->add_option("--data-dir", f.log.data_dir, "Data directory")->capture_default_str();
+  AddLogFlags(*f.query, f.log, /*creates_topics=*/false);
   add_projections_dir(f.query);
+  f.query->add_option("--purpose", f.purpose,
+                      "Why you read patient-level data (queue, referrals, handoff, worklist, snp): "
+                      "recorded in the access trace");
+  f.query->add_option("--user", f.user, "Who reads, for the access trace (default: operator:<login>)");
+  f.query->add_flag("--show-identity", f.show_identity,
+                    "Open the patients' sealed identities (needs the secrets: --secrets)");
+  AddHealthFlags(*f.query, f.health);
   f.query->add_option("--cpts", f.cpts, "The CPTS id");
   f.query->add_option("--region", f.region, "INSEE region code (list, region)");
   f.query->add_option("--at", f.at,
@@ -208,6 +221,17 @@ int RunDigest(const LogFlags& flags) {
   return 0;
 }
 
+bool IsPatientLevel(const std::string& view) {
+  return view == "queue" || view == "referrals" || view == "handoff" || view == "worklist" ||
+         view == "snp";
+}
+
+// The reader of a query run by hand: the login running the tool.
+std::string OperatorName() {
+  const char* login = std::getenv("USER");
+  return std::string("operator:") + (login != nullptr && *login != '\0' ? login : "unknown");
+}
+
 Result<std::optional<int64_t>> OptionalTime(const std::string& text, const char* flag) {
   if (text.empty()) return std::optional<int64_t>();
   std::optional<int64_t> ms = pj::ParseTimestampMs(text);
@@ -245,6 +269,9 @@ std::optional<int> ProjectionCommands::RunParsed() {
   if (missing.ok() && f.view == "worklist") missing = need(f.professional, "--professional");
   if (missing.ok() && f.view == "region") missing = need(f.region, "--region");
   if (missing.ok() && f.view == "campaign") missing = need(f.campaign, "--campaign");
+  if (missing.ok() && IsPatientLevel(f.view)) {
+    missing = need(f.purpose, "--purpose (patient-level reads are traced: who, and why)");
+  }
   if (!missing.ok()) return Fail("query", missing);
   // The clock: --at, else the moment an as-of build stops at, else now.
   Result<std::optional<int64_t>> at = OptionalTime(f.at, "--at");
@@ -270,20 +297,42 @@ std::optional<int> ProjectionCommands::RunParsed() {
   if (f.view == "roster") answer = models.Roster(f.cpts, {}, page);
   if (f.view == "roster-history") answer = models.RosterHistory(f.cpts);
   if (f.view == "gps") answer = models.GpsWithCapacity(f.cpts);
-  if (f.view == "queue") answer = models.AccessQueue(f.cpts, page);
-  if (f.view == "referrals") answer = models.Referrals(f.cpts, opt(f.status), page);
   if (f.view == "access") answer = models.AccessSummary(f.cpts);
-  if (f.view == "handoff") {
-    answer = models.Handoff(f.cpts,
-                            {.status = opt(f.status),
-                             .finess = opt(f.finess),
-                             .professional = opt(f.professional),
-                             .from_ms = *from,
-                             .until_ms = *to},
-                            clock, page);
+  if (IsPatientLevel(f.view)) {
+    // Patient-level: through PatientReads, which traces the read on the access topic.
+    Result<std::unique_ptr<log::Log>> log = OpenLog(f.log, OpenMode::kReadOnly);
+    if (!log.ok()) return Fail("query", log.status());
+    std::unique_ptr<keys::KeyStore> keys;
+    if (f.show_identity) {
+      Result<HealthSecrets> secrets = LoadHealthSecrets(f.health);
+      if (!secrets.ok()) return Fail("query", secrets.status());
+      Result<std::unique_ptr<keys::KeyStore>> opened =
+          OpenKeyStore(f.log, **log, secrets->master_key);
+      if (!opened.ok()) return Fail("query", opened.status());
+      keys = std::move(*opened);
+    }
+    pj::AccessLog access(**log);
+    const pj::PatientReads reads(**store, access, keys.get());
+    const pj::Reader reader{.user = f.user.empty() ? OperatorName() : f.user,
+                            .role = "operator",
+                            .purpose = f.purpose,
+                            .show_identity = f.show_identity};
+    if (f.view == "queue") answer = reads.AccessQueue(reader, f.cpts, page);
+    if (f.view == "referrals") answer = reads.Referrals(reader, f.cpts, opt(f.status), page);
+    if (f.view == "handoff") {
+      answer = reads.Handoff(reader, f.cpts,
+                             {.status = opt(f.status),
+                              .finess = opt(f.finess),
+                              .professional = opt(f.professional),
+                              .from_ms = *from,
+                              .until_ms = *to},
+                             clock, page);
+    }
+    if (f.view == "worklist") {
+      answer = reads.Worklist(reader, f.professional, clock, f.include_closed, page);
+    }
+    if (f.view == "snp") answer = reads.Snp(reader, f.cpts, opt(f.status), clock, page);
   }
-  if (f.view == "worklist") answer = models.Worklist(f.professional, clock, f.include_closed, page);
-  if (f.view == "snp") answer = models.Snp(f.cpts, opt(f.status), clock, page);
   if (f.view == "campaigns") answer = models.Campaigns(f.cpts);
   if (f.view == "campaign") answer = models.Campaign(f.cpts, f.campaign);
   if (f.view == "indicators") answer = models.Indicators(f.cpts, clock);

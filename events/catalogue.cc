@@ -855,6 +855,15 @@ std::vector<EventTypeSpec> BuildCatalogue() {
        .description = "A campaign was closed: no more participations are recorded.",
        .fields = {id("campaign_id")}},
 
+      // --- Health data (ARCHITECTURE.md, 7).
+      {.type = "fr.cpts.patient.erased.v1",
+       .description = "A patient's identity was erased: their data key is destroyed, so every "
+                      "identity block sealed for them no longer opens. Holds no personal data.",
+       .fields = {patient,
+                  {.name = "basis",
+                   .kind = K::kEnum,
+                   .values = {"erasure_request", "objection", "retention_expired"}}}},
+
       // --- Commands the deciders refused.
       {.type = "fr.cpts.command.rejected.v1",
        .description = "A command was refused; the stream records why.",

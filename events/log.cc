@@ -95,6 +95,9 @@ Status ValidateRecords(std::string_view topic, std::span<const Record> records, 
     if (r.timestamp_ms < 0) {
       return Status::InvalidArgument(where + ": timestamp must not be negative");
     }
+    if (r.tombstone && !r.value.empty()) {
+      return Status::InvalidArgument(where + ": a tombstone has no value");
+    }
   }
   return Status::Ok();
 }
@@ -137,6 +140,39 @@ Status ValidateReadPosition(const TopicPartition& tp, Offset from, Offset end) {
 
 Partition RouteRecord(const Record& record, int32_t partitions) {
   return record.partition.has_value() ? *record.partition : PartitionForKey(record.key, partitions);
+}
+
+Status ForEachRecord(Log& log, std::string_view topic_name,
+                     const std::function<bool(const StoredRecord&)>& visit) {
+  const std::string topic(topic_name);
+  Result<int32_t> partitions = log.PartitionCount(topic);
+  if (!partitions.ok()) return partitions.status();
+  Result<std::unique_ptr<LogReader>> reader = log.OpenReader();
+  if (!reader.ok()) return reader.status();
+  for (int32_t p = 0; p < *partitions; ++p) {
+    const TopicPartition tp{topic, Partition(p)};
+    Result<Offset> begin = log.BeginOffset(tp);
+    if (!begin.ok()) return begin.status();
+    Result<Offset> end = log.EndOffset(tp);
+    if (!end.ok()) return end.status();
+    if (*end <= *begin) continue;
+    CPTS_RETURN_IF_ERROR((*reader)->Assign(tp, *begin));
+    for (Offset next = *begin; next < *end;) {
+      Result<std::vector<StoredRecord>> batch = (*reader)->Poll(std::chrono::seconds(10), 10000);
+      if (!batch.ok()) return batch.status();
+      if (batch->empty()) {
+        return Status::TimedOut("partition " + std::to_string(p) + " of " + topic +
+                                " stopped before its end offset " + std::to_string(end->value()));
+      }
+      for (const StoredRecord& r : *batch) {
+        if (r.offset >= *end) break;
+        if (!visit(r)) return Status::Ok();
+        next = r.offset.Next();
+      }
+    }
+    CPTS_RETURN_IF_ERROR((*reader)->Unassign(tp));
+  }
+  return Status::Ok();
 }
 
 }  // namespace cpts::log

@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -47,6 +48,10 @@ struct Record {
   std::vector<Header> headers;
   int64_t timestamp_ms = 0;            // creation time, ms since the epoch; 0 means now
   std::optional<Partition> partition;  // overrides the key's partition when set
+  // Deletes the key from a compacted topic (the keys topic): sent to Kafka as a NULL value, the
+  // tombstone that compaction removes with the key's older records; an empty value on the
+  // embedded log. Readers see an empty value on both. The value must be empty.
+  bool tombstone = false;
 };
 
 // A record as read back.
@@ -183,5 +188,11 @@ Status ValidateReadPosition(const TopicPartition& tp, Offset from, Offset end);
 // The partition a valid record goes to.
 Partition RouteRecord(const Record& record, int32_t partitions);
 size_t RecordBytes(const Record& record);
+
+// Reads every record of a topic as it is now (up to each partition's end offset when called),
+// partition by partition in offset order, until `visit` returns false. From each partition's
+// begin offset. Fails when a partition stops short of its end offset.
+Status ForEachRecord(Log& log, std::string_view topic,
+                     const std::function<bool(const StoredRecord&)>& visit);
 
 }  // namespace cpts::log

@@ -4,8 +4,9 @@
 // answers JSON. Deadlines and "within 48 h / 7 days" shares are computed against the clock the
 // caller gives, so a view of an as-of build queried at its own moment is exact.
 //
-// Patient-level queries (they return pseudonyms, and encrypted identities when present):
-// AccessQueue, Referrals, Handoff, Worklist, Snp. The others return aggregates only.
+// Patient-level queries (they return pseudonyms): AccessQueue, Referrals, Handoff, Worklist,
+// Snp. They leave no access trace and open no identity: services and tools call them through
+// PatientReads (projections/patient_reads.h), which does both. The others return aggregates only.
 // Thread-safety: const queries on a thread-safe store; safe from any thread.
 
 #include <cstdint>

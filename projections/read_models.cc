@@ -557,6 +557,32 @@ Status CommandRejected(const Ctx& c) {
   return Status::Ok();
 }
 
+// --- Health data: identities (sealed) and erasure.
+
+// Moves an event's sealed identity block out of its data into identity/<cpts>/<patient>: the
+// latest block wins (a new admission may carry a new phone number). Read models never see a
+// clear identity: queries open the block with the patient's key (projections/patient_reads.h).
+void TakeIdentity(events::Envelope& event, RowBatch& rows) {
+  const auto block = event.data.find("identity");
+  if (block == event.data.end()) return;
+  std::string patient = Str(event.data, "patient");
+  if (patient.empty()) patient = Str(event.data, "participant");
+  if (!patient.empty()) {
+    rows.Put(Key({rows::kIdentity, event.cptsid, patient}),
+             {{"sealed", std::move(*block)}, {"updated_at", event.time}});
+  }
+  event.data.erase(block);
+}
+
+// The identity row keeps only the fact of the erasure: the sealed block (which no key opens any
+// more) goes too, so a read model holds nothing of the person. Their pseudonym stays in the other
+// rows, as in the log: it identifies no one without the pseudonymisation secret.
+Status PatientErased(const Ctx& c) {
+  c.rows.Put(Key({rows::kIdentity, c.cpts, Str(c.data, "patient")}),
+             {{"erased", true}, {"erased_at", c.event.time}, {"basis", Str(c.data, "basis")}});
+  return Status::Ok();
+}
+
 using Handler = std::function<Status(const Ctx&)>;
 
 const std::unordered_map<std::string, Handler>& Handlers() {
@@ -590,6 +616,7 @@ const std::unordered_map<std::string, Handler>& Handlers() {
       {"fr.cpts.prevention.campaign_launched.v1", &CampaignLaunched},
       {"fr.cpts.prevention.participation_recorded.v1", &ParticipationRecorded},
       {"fr.cpts.prevention.campaign_closed.v1", &CampaignClosed},
+      {"fr.cpts.patient.erased.v1", &PatientErased},
       {"fr.cpts.command.rejected.v1", &CommandRejected},
   };
   return *handlers;
@@ -602,6 +629,9 @@ Status Apply(events::Envelope& event, RowBatch& rows) {
   // A type this build has no read model for changes no row (the catalogue test keeps the list
   // complete for the types of today).
   if (handler == Handlers().end()) return Status::Ok();
+  // The sealed identity goes to its own row, and nowhere else, before any handler copies the
+  // data into a row: erasure then has one row per patient to clear.
+  TakeIdentity(event, rows);
   const Ctx ctx{event, event.data, event.cptsid, TimeMs(event.time), rows};
   return handler->second(ctx);
 }

@@ -43,6 +43,8 @@ inline constexpr std::string_view kSnpStats = "snp_stats";     // snp_stats/<cpt
 inline constexpr std::string_view kCampaign = "campaign";      // campaign/<cpts>/<id>
 inline constexpr std::string_view kCampaignDay = "campaign_day";  // .../<cpts>/<id>/<date>/<site>
 inline constexpr std::string_view kRejections = "rejections";  // rejections/<cpts>
+// identity/<cpts>/<pseudonym>: the latest sealed identity block, or the fact of its erasure.
+inline constexpr std::string_view kIdentity = "identity";
 }  // namespace rows
 
 // Applies one event (the next of its stream) to the read models. May move event.data into the

@@ -153,6 +153,7 @@ json SampleData(std::string_view type) {
         {"participated_at", "2026-10-12T11:00:00+02:00"},
         {"identity", SampleIdentity()}}},
       {"fr.cpts.prevention.campaign_closed.v1", {{"campaign_id", "CAMP-2026-OR"}}},
+      {"fr.cpts.patient.erased.v1", {{"patient", patient}, {"basis", "erasure_request"}}},
       {"fr.cpts.command.rejected.v1",
        {{"command_id", "cmd-42"},
         {"command_type", "access.issue_referral"},

@@ -107,7 +107,8 @@ TEST_F(ProjectionCliTest, ReplayAsOfTheLivePositionsGivesTheLiveDigestAndAnswers
   ASSERT_EQ(cpts_list.size(), 30u);
   const std::string first = cpts_list[0]["cptsid"];
   auto handoff = test::RunAndCapture({cpts, "query", "handoff", "--cpts", first, "--data-dir",
-                                      data, "--projections", data + "/asof", "--limit", "5"},
+                                      data, "--projections", data + "/asof", "--limit", "5",
+                                      "--purpose", "audit of the handoff"},
                                      seconds(60));
   ASSERT_TRUE(handoff.ok()) << handoff.status().ToString();
   EXPECT_GT(json::parse(*handoff)["total"].get<int64_t>(), 0);
@@ -140,6 +141,12 @@ TEST_F(ProjectionCliTest, BadFlagsAreNamedAndNothingIsCreated) {
   ASSERT_FALSE(no_cpts.ok());
   EXPECT_NE(no_cpts.status().message().find("needs --cpts"), std::string::npos)
       << no_cpts.status().message();
+
+  auto no_purpose = test::RunAndCapture(
+      {cpts, "query", "handoff", "--cpts", "x", "--data-dir", data}, seconds(60));
+  ASSERT_FALSE(no_purpose.ok());
+  EXPECT_NE(no_purpose.status().message().find("needs --purpose"), std::string::npos)
+      << no_purpose.status().message();
 
   auto bad_at = test::RunAndCapture(
       {cpts, "query", "indicators", "--cpts", "x", "--at", "noon", "--data-dir", data},
