@@ -9,6 +9,8 @@
 //     must find the history intact;
 //   - cpts audit verify --deep: the same with the full codec on every event.
 
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -44,6 +46,15 @@ struct Options {
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+// CPU seconds (user + system) of this process, or of its finished children: what a measurement
+// costs whatever else the machine runs meanwhile.
+double CpuSeconds(int who) {
+  rusage u{};
+  getrusage(who, &u);
+  const auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
 Status Generate(const std::string& log_dir, const Options& options) {
   auto log = log::OpenEmbeddedLog({.directory = log_dir, .sync_writes = false});
   if (!log.ok()) return log.status();
@@ -66,8 +77,9 @@ Status Generate(const std::string& log_dir, const Options& options) {
 
 // Every record of the events topic through one reader, counted, not kept: records read, and
 // the time it took (from opening the log, as the verify timing includes it).
-Result<std::pair<uint64_t, double>> RawScan(const std::string& log_dir) {
+Result<std::pair<uint64_t, double>> RawScan(const std::string& log_dir, double& cpu) {
   const Clock::time_point began = Clock::now();
+  const double cpu_began = CpuSeconds(RUSAGE_SELF);
   auto log = log::OpenEmbeddedLog({.directory = log_dir, .create_if_missing = false});
   if (!log.ok()) return log.status();
   Result<int32_t> partitions = (*log)->PartitionCount(topics::kEvents);
@@ -88,18 +100,23 @@ Result<std::pair<uint64_t, double>> RawScan(const std::string& log_dir) {
     if (got->empty()) return Status::TimedOut("the scan stopped before the end");
     records += got->size();
   }
+  reader->reset();
+  log->reset();
+  cpu = CpuSeconds(RUSAGE_SELF) - cpu_began;
   return std::make_pair(records, Seconds(Clock::now() - began));
 }
 
 // `cpts audit verify` on the data directory: records verified and the process's wall time.
 Result<std::pair<uint64_t, double>> Verify(const std::string& data_dir, const Options& options,
-                                           bool deep) {
+                                           bool deep, double& cpu) {
   std::vector<std::string> argv = {test::BinaryPath("cpts"), "audit", "verify", "--data-dir",
                                    data_dir, "--json", "--threads", std::to_string(options.threads)};
   if (deep) argv.push_back("--deep");
   const Clock::time_point began = Clock::now();
+  const double cpu_began = CpuSeconds(RUSAGE_CHILDREN);
   auto out = test::RunAndCapture(argv, std::chrono::minutes(30));
   const double seconds = Seconds(Clock::now() - began);
+  cpu = CpuSeconds(RUSAGE_CHILDREN) - cpu_began;
   if (!out.ok()) return out.status();
   const size_t last = out->rfind("{\"heads\"");
   const json summary = json::parse(out->substr(last == std::string::npos ? 0 : last))["summary"];
@@ -110,14 +127,17 @@ Result<std::pair<uint64_t, double>> Verify(const std::string& data_dir, const Op
 struct Row {
   std::string label;
   std::vector<double> rates;
+  std::vector<double> cpu_us;  // CPU microseconds per event
 };
 
 void Print(const Row& row) {
   std::vector<double> r = row.rates;
   std::sort(r.begin(), r.end());
   const auto f = [](double v) { return WithThousands(static_cast<uint64_t>(v)); };
-  std::printf("| %-38s | %12s | %12s | %12s |\n", row.label.c_str(), f(r.front()).c_str(),
-              f(r[r.size() / 2]).c_str(), f(r.back()).c_str());
+  std::vector<double> c = row.cpu_us;
+  std::sort(c.begin(), c.end());
+  std::printf("| %-38s | %12s | %12s | %12s | %13.2f |\n", row.label.c_str(), f(r.front()).c_str(),
+              f(r[r.size() / 2]).c_str(), f(r.back()).c_str(), c[c.size() / 2]);
 }
 
 int Main(const Options& options) {
@@ -140,9 +160,11 @@ int Main(const Options& options) {
   uint64_t records = 0;
   for (int run = 1; run <= options.runs; ++run) {
     std::cerr << "run " << run << "/" << options.runs << "\n";
-    auto scan = RawScan(log_dir);
-    auto verify = scan.ok() ? Verify(data_dir, options, false) : Result<std::pair<uint64_t, double>>(scan.status());
-    auto deep = verify.ok() && options.deep ? Verify(data_dir, options, true) : verify;
+    double cpu[3] = {0, 0, 0};
+    auto scan = RawScan(log_dir, cpu[0]);
+    auto verify = scan.ok() ? Verify(data_dir, options, false, cpu[1])
+                            : Result<std::pair<uint64_t, double>>(scan.status());
+    auto deep = verify.ok() && options.deep ? Verify(data_dir, options, true, cpu[2]) : verify;
     for (const auto* r : {&scan, &verify, &deep}) {
       if (!r->ok()) {
         std::cerr << "cpts-audit-verify-bench: " << r->status().ToString() << "\n";
@@ -155,16 +177,24 @@ int Main(const Options& options) {
       return 1;
     }
     records = scan->first;
+    const auto per_event = [&](double seconds) { return seconds * 1e6 / static_cast<double>(records); };
     rows[0].rates.push_back(static_cast<double>(scan->first) / scan->second);
+    rows[0].cpu_us.push_back(per_event(cpu[0]));
     rows[1].rates.push_back(static_cast<double>(verify->first) / verify->second);
-    if (options.deep) rows[2].rates.push_back(static_cast<double>(deep->first) / deep->second);
+    rows[1].cpu_us.push_back(per_event(cpu[1]));
+    if (options.deep) {
+      rows[2].rates.push_back(static_cast<double>(deep->first) / deep->second);
+      rows[2].cpu_us.push_back(per_event(cpu[2]));
+    }
   }
   std::printf("cpts-audit-verify-bench: %s events, %d partitions, %d CPTS, %d runs, build %s, %u cores\n",
               WithThousands(records).c_str(), options.partitions, options.cpts, options.runs,
               CPTS_BUILD_TYPE, std::thread::hardware_concurrency());
-  std::printf("| %-38s | %12s | %12s | %12s |\n", "events/s", "min", "median", "max");
-  std::printf("|%s|%s|%s|%s|\n", std::string(40, '-').c_str(), std::string(14, '-').c_str(),
-              std::string(14, '-').c_str(), std::string(14, '-').c_str());
+  std::printf("| %-38s | %12s | %12s | %12s | %13s |\n", "events/s (wall clock)", "min", "median",
+              "max", "CPU us/event");
+  std::printf("|%s|%s|%s|%s|%s|\n", std::string(40, '-').c_str(), std::string(14, '-').c_str(),
+              std::string(14, '-').c_str(), std::string(14, '-').c_str(),
+              std::string(15, '-').c_str());
   for (const Row& row : rows) Print(row);
   return 0;
 }
