@@ -3,7 +3,10 @@
 //                 the stream
 //   cpts read     prints every event of the log, decoded and checked, one per line
 //   cpts decide   runs a command processor (a decider group member) until SIGTERM or SIGINT
-// Both work on the embedded log under --data-dir (the default) or on Kafka with --kafka.
+//   cpts generate writes a realistic history of many CPTS
+// and the groups registered below: read models (project_commands.h), commands through the patient
+// edge (submit_commands.h), auditors' tools (audit_commands.h, patient_audit_commands.h).
+// All work on the embedded log under --data-dir (the default) or on Kafka with --kafka.
 
 #include <signal.h>
 
