@@ -30,12 +30,6 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   return Status::Internal(what + ": " + s.ToString());
 }
 
-Status CheckPatient(std::string_view patient) {
-  if (events::IsPatientPseudonym(patient)) return Status::Ok();
-  return Status::InvalidArgument(
-      "the patient is not a pseudonym (64 lowercase hex characters); the value is not shown");
-}
-
 class EmbeddedKeyStore : public KeyStore {
  public:
   EmbeddedKeyStore(std::string directory, const MasterKey& master)
@@ -78,7 +72,7 @@ class EmbeddedKeyStore : public KeyStore {
   }
 
   Result<events::DataKey> KeyFor(std::string_view patient) override {
-    CPTS_RETURN_IF_ERROR(CheckPatient(patient));
+    CPTS_RETURN_IF_ERROR(events::CheckPatientPseudonym(patient));
     std::lock_guard lock(mu_);
     Result<std::vector<std::string>> ids = KeyIdsOf(patient);
     if (!ids.ok()) return ids.status();
@@ -105,7 +99,7 @@ class EmbeddedKeyStore : public KeyStore {
   }
 
   Result<int> Destroy(std::string_view patient) override {
-    CPTS_RETURN_IF_ERROR(CheckPatient(patient));
+    CPTS_RETURN_IF_ERROR(events::CheckPatientPseudonym(patient));
     std::lock_guard lock(mu_);
     Result<std::vector<std::string>> ids = KeyIdsOf(patient);
     if (!ids.ok()) return ids.status();

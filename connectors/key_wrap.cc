@@ -1,11 +1,14 @@
 #include "connectors/key_wrap.h"
 
+
 #include <sodium.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <vector>
+
+#include "events/encoding.h"
 
 namespace cpts::keys {
 namespace {
@@ -18,26 +21,6 @@ std::string AssociatedData(std::string_view key_id, std::string_view patient) {
   ad += '\n';
   ad += patient;
   return ad;
-}
-
-std::string ToBase64(const unsigned char* data, size_t size) {
-  std::string out(sodium_base64_ENCODED_LEN(size, sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), data, size, sodium_base64_VARIANT_ORIGINAL);
-  out.pop_back();  // the terminating NUL
-  return out;
-}
-
-std::optional<std::vector<unsigned char>> FromBase64(const std::string& text) {
-  std::vector<unsigned char> out(text.size() / 4 * 3 + 3);
-  size_t size = 0;
-  const char* end = nullptr;
-  if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &size, &end,
-                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
-      end != text.data() + text.size()) {
-    return std::nullopt;
-  }
-  out.resize(size);
-  return out;
 }
 
 struct Parsed {
@@ -54,8 +37,8 @@ Result<Parsed> Parse(std::string_view stored) {
       !v.contains("wrapped") || !v["wrapped"].is_string()) {
     return corrupt;
   }
-  auto nonce = FromBase64(v["nonce"].get<std::string>());
-  auto wrapped = FromBase64(v["wrapped"].get<std::string>());
+  auto nonce = events::FromBase64(v["nonce"].get<std::string>());
+  auto wrapped = events::FromBase64(v["wrapped"].get<std::string>());
   if (!nonce || nonce->size() != crypto_aead_xchacha20poly1305_ietf_NPUBBYTES || !wrapped ||
       wrapped->size() != 32 + crypto_aead_xchacha20poly1305_ietf_ABYTES) {
     return corrupt;
@@ -74,11 +57,7 @@ bool IsKeyId(std::string_view s) {
 Result<events::DataKey> NewDataKey() {
   if (sodium_init() < 0) return Status::Internal("libsodium failed to initialise");
   events::DataKey key;
-  unsigned char id[16];
-  randombytes_buf(id, sizeof id);
-  char hex[sizeof id * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, id, sizeof id);
-  key.key_id = hex;
+  key.key_id = events::RandomHex(16);
   randombytes_buf(key.bytes.data(), key.bytes.size());
   return key;
 }
@@ -95,8 +74,8 @@ Result<std::string> WrapDataKey(const events::DataKey& key, std::string_view pat
                                              ad.size(), nullptr, nonce, master.data());
   return json{{"v", 1},
               {"patient", patient},
-              {"nonce", ToBase64(nonce, sizeof nonce)},
-              {"wrapped", ToBase64(wrapped, sizeof wrapped)}}
+              {"nonce", events::ToBase64(nonce, sizeof nonce)},
+              {"wrapped", events::ToBase64(wrapped, sizeof wrapped)}}
       .dump();
 }
 

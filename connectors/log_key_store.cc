@@ -20,12 +20,6 @@ namespace {
 constexpr std::chrono::seconds kCatchUpTimeout{30};
 constexpr std::chrono::milliseconds kTailPoll{100};
 
-Status CheckPatient(std::string_view patient) {
-  if (events::IsPatientPseudonym(patient)) return Status::Ok();
-  return Status::InvalidArgument(
-      "the patient is not a pseudonym (64 lowercase hex characters); the value is not shown");
-}
-
 class LogKeyStore : public KeyStore {
  public:
   LogKeyStore(log::Log& log, const MasterKey& master) : log_(log), master_(master) {}
@@ -70,7 +64,7 @@ class LogKeyStore : public KeyStore {
   }
 
   Result<events::DataKey> KeyFor(std::string_view patient) override {
-    CPTS_RETURN_IF_ERROR(CheckPatient(patient));
+    CPTS_RETURN_IF_ERROR(events::CheckPatientPseudonym(patient));
     if (auto found = KeyOfPatient(patient); !found.ok() || *found) return Unwrapped(found);
     // One creation at a time in this process, so two threads never give one patient two keys.
     std::lock_guard create(create_mu_);
@@ -94,7 +88,7 @@ class LogKeyStore : public KeyStore {
   }
 
   Result<int> Destroy(std::string_view patient) override {
-    CPTS_RETURN_IF_ERROR(CheckPatient(patient));
+    CPTS_RETURN_IF_ERROR(events::CheckPatientPseudonym(patient));
     std::lock_guard create(create_mu_);
     CPTS_RETURN_IF_ERROR(CatchUp());  // keys other processes made for the patient too
     std::vector<log::Record> tombstones;

@@ -1,6 +1,5 @@
 #include "connectors/submit_commands.h"
 
-#include <sodium.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -11,6 +10,7 @@
 #include "connectors/health_secrets.h"
 #include "connectors/log_flags.h"
 #include "connectors/patient_edge.h"
+#include "events/encoding.h"
 #include "events/envelope.h"
 #include "events/json_input.h"
 #include "events/topics.h"
@@ -39,17 +39,7 @@ int Fail(const std::string& command, const Status& status) {
   return status.code() == StatusCode::kInvalidArgument ? 2 : 1;
 }
 
-std::string RandomCommandId(const std::string& prefix) {
-  unsigned char bytes[12];
-  randombytes_buf(bytes, sizeof bytes);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = prefix;
-  for (const unsigned char b : bytes) {
-    id += kHex[b >> 4];
-    id += kHex[b & 15];
-  }
-  return id;
-}
+std::string RandomCommandId(const std::string& prefix) { return prefix + events::RandomHex(12); }
 
 std::string Now() { return events::FormatEventTime(std::chrono::system_clock::now()); }
 

@@ -1,5 +1,6 @@
 #include "events/identity.h"
 
+
 #include <sodium.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "events/encoding.h"
 #include "events/identifiers.h"
 #include "events/json_input.h"
 
@@ -152,26 +154,6 @@ Status CheckAddress(const json& address) {
   return Status::Ok();
 }
 
-std::string ToBase64(const unsigned char* data, size_t size) {
-  std::string out(sodium_base64_ENCODED_LEN(size, sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), data, size, sodium_base64_VARIANT_ORIGINAL);
-  out.pop_back();  // the terminating NUL
-  return out;
-}
-
-std::optional<std::vector<unsigned char>> FromBase64(const std::string& text) {
-  std::vector<unsigned char> out(text.size() / 4 * 3 + 3);
-  size_t size = 0;
-  const char* end = nullptr;
-  if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &size, &end,
-                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
-      end != text.data() + text.size()) {
-    return std::nullopt;
-  }
-  out.resize(size);
-  return out;
-}
-
 // What the AEAD authenticates besides the plaintext: the block belongs to this patient and key.
 std::string AssociatedData(std::string_view patient, std::string_view key_id) {
   std::string ad = "cpts.identity.v1\n";
@@ -190,10 +172,7 @@ bool IsKeyId(std::string_view s) {
 }
 
 Status CheckSealInputs(std::string_view patient, const DataKey& key) {
-  if (!IsPatientPseudonym(patient)) {
-    return Status::InvalidArgument(
-        "the patient is not a pseudonym (64 lowercase hex characters); the value is not shown");
-  }
+  CPTS_RETURN_IF_ERROR(CheckPatientPseudonym(patient));
   if (!IsKeyId(key.key_id)) {
     return Status::InvalidArgument("the data key id is not 32 lowercase hex characters");
   }
@@ -207,6 +186,12 @@ bool IsPatientPseudonym(std::string_view s) {
   return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
          });
+}
+
+Status CheckPatientPseudonym(std::string_view patient) {
+  if (IsPatientPseudonym(patient)) return Status::Ok();
+  return Status::InvalidArgument(
+      "the patient is not a pseudonym (64 lowercase hex characters); the value is not shown");
 }
 
 Status ValidateClearIdentity(const json& identity) {

@@ -46,5 +46,7 @@ std::string IdentityKeyId(const nlohmann::json& block);
 
 // True for a patient pseudonym: 64 lowercase hex characters (events/pseudonym.h).
 bool IsPatientPseudonym(std::string_view s);
+// InvalidArgument, without the value, when `patient` is not a pseudonym.
+Status CheckPatientPseudonym(std::string_view patient);
 
 }  // namespace cpts::events

@@ -1,7 +1,7 @@
 #include "projections/access_log.h"
 
-#include <sodium.h>
 
+#include "events/encoding.h"
 #include "events/envelope.h"
 #include "events/json_input.h"
 #include "events/topics.h"
@@ -10,18 +10,7 @@ namespace cpts::projections {
 
 using nlohmann::json;
 
-std::string NewTraceId() {
-  if (sodium_init() < 0) std::abort();  // no randomness: nothing safe can be done
-  unsigned char bytes[16];
-  randombytes_buf(bytes, sizeof bytes);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id;
-  for (const unsigned char b : bytes) {
-    id += kHex[b >> 4];
-    id += kHex[b & 15];
-  }
-  return id;
-}
+std::string NewTraceId() { return events::RandomHex(16); }
 
 json AccessTrace::ToJson() const {
   json out = {{"trace_id", trace_id}, {"at", at},     {"user", user},

@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "events/codec.h"
+#include "events/encoding.h"
 #include "events/envelope.h"
 #include "events/json_input.h"
 #include "events/topics.h"
@@ -996,13 +997,7 @@ class FileHash {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     EVP_DigestFinal_ex(ctx_, digest, &n);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string hex;
-    for (unsigned int i = 0; i < n; ++i) {
-      hex.push_back(kHex[digest[i] >> 4]);
-      hex.push_back(kHex[digest[i] & 15]);
-    }
-    return hex;
+    return events::ToHex(digest, n);
   }
 
  private:
