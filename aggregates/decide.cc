@@ -171,6 +171,20 @@ Decision Decide(const Command& command, const CptsState& state) {
   return handler->decide(ctx);
 }
 
+std::optional<Rejection> CheckSender(const Command& command, const CptsState& state) {
+  const CommandHandler* handler = FindCommandHandler(command.type);
+  if (handler == nullptr) {
+    return Rejection{"unknown_command",
+                     "The command type is not known (docs/commands.md lists them)."};
+  }
+  const Result<Actor> actor = ParseActor(command.actor);
+  if (!actor.ok()) {
+    return Rejection{"forbidden", "The actor is not valid: " + actor.status().message()};
+  }
+  return Authorize(*handler, *actor,
+                   Context{.command = command, .state = state, .data = command.data});
+}
+
 void Evolve(CptsState& state, const events::Envelope& event) {
   // fr.cpts.command.rejected.v1 changes nothing, and has no handler.
   const EventHandler* handler = FindEventHandler(event.type);

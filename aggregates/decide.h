@@ -38,6 +38,13 @@ struct Decision {
 // Precondition: `command` passed DecodeCommand.
 Decision Decide(const Command& command, const CptsState& state);
 
+// The actor check Decide runs first, alone: nullopt when `command.actor` may send `command.type`
+// in `command.cptsid`, else the rejection Decide would give ("forbidden", or "unknown_command").
+// Edges (the HTTP API) call it with an empty state to refuse early what the command alone
+// decides; a target only the state resolves (the GP of a referral) then passes, and Decide,
+// which runs the same check on the real state, stays the final word.
+std::optional<Rejection> CheckSender(const Command& command, const CptsState& state);
+
 // Applies an event of this CPTS's stream (any current catalogue type, upcast when older).
 void Evolve(CptsState& state, const events::Envelope& event);
 

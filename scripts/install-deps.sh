@@ -13,7 +13,7 @@ packages=(
   # the binaries' allocator: read-model rebuilds allocate per event (docs/projections.md)
   libjemalloc-dev
   # independent clients the tests talk to the broker with (python3-lz4: our batches are lz4)
-  kcat python3 python3-kafka python3-lz4 python3-hl7
+  kcat python3 python3-kafka python3-lz4 python3-hl7 curl
 )
 
 missing=()
