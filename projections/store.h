@@ -84,11 +84,15 @@ class RowBatch {
     bool present = false;
     bool changed = false;
   };
-  Result<Cached*> Load(const std::string& key);
+  using Entry = std::pair<const std::string, Cached>;
+  Result<Entry*> Load(const std::string& key);
+  void MarkChanged(Entry& entry);
 
   ProjectionStore* store_;
   std::unordered_map<std::string, Cached> cache_;
-  std::vector<std::string> changed_;
+  // The changed entries of cache_ (a node-based map: pointers survive rehashing), so Commit
+  // needs no second lookup.
+  std::vector<Entry*> changed_;
 };
 
 // A consistent view of the store for queries: every read sees the same moment.
