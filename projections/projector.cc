@@ -204,15 +204,24 @@ Status Projector::RunWorker(Worker& w) {
         ++delta.gaps;
         continue;
       }
-      const std::string head_hash =
-          *head ? (**head)["hash"].get<std::string>() : std::string(events::kGenesisHash);
+      const std::string_view head_hash =
+          *head ? (**head)["hash"].get_ref<const std::string&>() : events::kGenesisHash;
       if (e.prevhash != head_hash) {
         ++delta.conflicts;
         continue;
       }
       CPTS_RETURN_IF_ERROR(Apply(e, rows));
-      rows.Put(head_key, {{"sequence", e.sequence.value()}, {"hash", decoded->hash},
-                          {"time", e.time}});
+      // The head changes with every event: edited in place, its strings keep their buffers.
+      Result<json*> edit = rows.Edit(head_key);
+      if (!edit.ok()) return edit.status();
+      if (*edit != nullptr) {
+        (**edit)["sequence"] = e.sequence.value();
+        (**edit)["hash"].get_ref<std::string&>() = decoded->hash;
+        (**edit)["time"].get_ref<std::string&>() = e.time;
+      } else {
+        rows.Put(head_key, {{"sequence", e.sequence.value()}, {"hash", decoded->hash},
+                            {"time", e.time}});
+      }
       ++delta.applied;
     }
     AddStats(delta_since_commit, delta);
