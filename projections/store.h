@@ -146,6 +146,8 @@ class ProjectionStore {
 
 // Row values are MessagePack of the JSON value, keys sorted: the same row is always the same bytes.
 std::string EncodeRow(const nlohmann::json& row);
+// EncodeRow, appended to `out` (Commit reuses one buffer for every row).
+void AppendRow(std::string& out, const nlohmann::json& row);
 Result<nlohmann::json> DecodeRow(std::string_view bytes, std::string_view key);
 
 }  // namespace cpts::projections
