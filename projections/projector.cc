@@ -87,14 +87,14 @@ Result<StreamHead*> HeadOf(std::unordered_map<std::string, StreamHead>& heads,
 
 // Rows, the changed heads and the positions in one WriteBatch.
 Status CommitWithHeads(std::unordered_map<std::string, StreamHead>& heads, RowBatch& rows,
-                       const Positions& positions) {
+                       const Positions& positions, bool drop_cache = false) {
   for (auto& [cptsid, head] : heads) {
     if (!head.changed) continue;
     rows.Put(keys::Key({rows::kHead, cptsid}),
              {{"sequence", head.sequence}, {"hash", head.hash}, {"time", head.time}});
     head.changed = false;
   }
-  return rows.Commit(positions);
+  return drop_cache ? rows.CommitAndDropCache(positions) : rows.Commit(positions);
 }
 
 }  // namespace
@@ -269,8 +269,10 @@ Status Projector::RunWorker(Worker& w) {
       }
     }
     if (options_.commit_every_batch || rows.cached_rows() > options_.cache_rows || assigned == 0) {
-      CPTS_RETURN_IF_ERROR(CommitWithHeads(w.heads, rows, uncommitted));
-      if (rows.cached_rows() > options_.cache_rows) rows.DropCache();
+      // Past its budget the cache is dropped; so it is after the last commit, as the worker
+      // is done with it.
+      const bool drop = rows.cached_rows() > options_.cache_rows || assigned == 0;
+      CPTS_RETURN_IF_ERROR(CommitWithHeads(w.heads, rows, uncommitted, drop));
       Publish(uncommitted, delta_since_commit);
       uncommitted.clear();
       delta_since_commit = {};

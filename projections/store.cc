@@ -254,7 +254,15 @@ void RowBatch::Erase(const std::string& key) {
   MarkChanged(entry);
 }
 
-Status RowBatch::Commit(const Positions& positions) {
+Status RowBatch::Commit(const Positions& positions) { return Write(positions, false); }
+
+Status RowBatch::CommitAndDropCache(const Positions& positions) {
+  CPTS_RETURN_IF_ERROR(Write(positions, true));
+  cache_.clear();
+  return Status::Ok();
+}
+
+Status RowBatch::Write(const Positions& positions, bool drop) {
   // In key order: the memtable (a skiplist) inserts a run of sorted keys from where the last
   // insert ended, instead of searching from the top for each row.
   std::sort(changed_.begin(), changed_.end(),
@@ -267,6 +275,7 @@ Status RowBatch::Commit(const Positions& positions) {
       bytes.clear();
       AppendRow(bytes, c.value);
       batch.Put(entry->first, bytes);
+      if (drop) c.value = nullptr;
     } else {
       batch.Delete(entry->first);
     }
@@ -285,11 +294,6 @@ Status RowBatch::Commit(const Positions& positions) {
     return FromRocks(s, "cannot write the read models");
   }
   return Status::Ok();
-}
-
-void RowBatch::DropCache() {
-  // Only rows already committed may be dropped; Commit leaves none changed.
-  if (changed_.empty()) cache_.clear();
 }
 
 // --- StoreSnapshot.

@@ -1,9 +1,12 @@
-// The row codec: EncodeRow writes the same bytes as nlohmann's to_msgpack (the digest and every
+// The row codec and the row batch: EncodeRow writes the same bytes as nlohmann's to_msgpack (the digest and every
 // stored row depend on them), and DecodeRow reads them back to the same value.
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdint>
+#include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -72,6 +75,41 @@ TEST(RowCodecTest, ARowLikeTheReadModelsWrite) {
                             {"followups",
                              {{{"followup_id", "F-1"}, {"status", "assigned"}, {"delta", -3}}}},
                             {"counts", json::object()}});
+}
+
+}  // namespace
+}  // namespace cpts::projections
+
+namespace cpts::projections {
+namespace {
+
+// Dropping the cache frees each row as it is encoded: what was written must be whole.
+TEST(RowBatchTest, CommitAndDropCacheWritesEveryRowThenReadsThemFromDisk) {
+  const std::string directory = ::testing::TempDir() + "row_batch_drop_" +
+                                std::to_string(::getpid());
+  std::filesystem::remove_all(directory);
+  Result<std::unique_ptr<ProjectionStore>> store = ProjectionStore::Open({.directory = directory});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  RowBatch rows(store->get());
+  const json row = {{"discharge_id", "D-1"}, {"followups", {{{"status", "assigned"}}}}};
+  rows.Put(keys::Key({"discharge", "cpts-a", "D-1"}), row);
+  rows.Put(keys::Key({"discharge", "cpts-a", "D-2"}), json{{"n", 2}});
+  rows.Erase(keys::Key({"discharge", "cpts-a", "D-2"}));
+  ASSERT_TRUE(rows.CommitAndDropCache({{0, 3}}).ok());
+  EXPECT_EQ(rows.cached_rows(), 0u);
+
+  Result<const json*> back = rows.Read(keys::Key({"discharge", "cpts-a", "D-1"}));
+  ASSERT_TRUE(back.ok());
+  ASSERT_NE(*back, nullptr);
+  EXPECT_EQ(**back, row);
+  Result<const json*> erased = rows.Read(keys::Key({"discharge", "cpts-a", "D-2"}));
+  ASSERT_TRUE(erased.ok());
+  EXPECT_EQ(*erased, nullptr);
+  Result<Positions> positions = (*store)->ReadPositions();
+  ASSERT_TRUE(positions.ok());
+  EXPECT_EQ(*positions, (Positions{{0, 3}}));
+  ASSERT_TRUE((*store)->Close().ok());
+  std::filesystem::remove_all(directory);
 }
 
 }  // namespace
