@@ -221,7 +221,7 @@ Result<RowBatch::Entry*> RowBatch::Load(const std::string& key) {
 void RowBatch::MarkChanged(Entry& entry) {
   if (!entry.second.changed) {
     entry.second.changed = true;
-    changed_.push_back(&entry);
+    changed_.emplace_back(entry.first, &entry);
   }
 }
 
@@ -266,18 +266,18 @@ Status RowBatch::Write(const Positions& positions, bool drop) {
   // In key order: the memtable (a skiplist) inserts a run of sorted keys from where the last
   // insert ended, instead of searching from the top for each row.
   std::sort(changed_.begin(), changed_.end(),
-            [](const Entry* a, const Entry* b) { return a->first < b->first; });
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   rocksdb::WriteBatch batch;
   std::string bytes;
-  for (Entry* entry : changed_) {
+  for (const auto& [key, entry] : changed_) {
     Cached& c = entry->second;
     if (c.present) {
       bytes.clear();
       AppendRow(bytes, c.value);
-      batch.Put(entry->first, bytes);
+      batch.Put(key, bytes);
       if (drop) c.value = nullptr;
     } else {
-      batch.Delete(entry->first);
+      batch.Delete(key);
     }
     c.changed = false;
   }

@@ -93,9 +93,9 @@ class RowBatch {
 
   ProjectionStore* store_;
   std::unordered_map<std::string, Cached> cache_;
-  // The changed entries of cache_ (a node-based map: pointers survive rehashing), so Commit
-  // needs no second lookup.
-  std::vector<Entry*> changed_;
+  // The changed entries of cache_ and their keys (a node-based map: pointers survive
+  // rehashing), so Commit needs no second lookup and sorts without going through the entries.
+  std::vector<std::pair<std::string_view, Entry*>> changed_;
 };
 
 // A consistent view of the store for queries: every read sees the same moment.
