@@ -14,7 +14,18 @@ namespace cpts::projections {
 
 using nlohmann::json;
 
+// The head of a stream: its last applied event. Every event reads and moves its stream's head,
+// so a worker keeps its heads as plain values and writes the changed ones into the RowBatch
+// just before each commit, rather than a JSON row per event.
+struct StreamHead {
+  uint64_t sequence = 0;
+  std::string hash = std::string(events::kGenesisHash);
+  std::string time;
+  bool changed = false;
+};
+
 struct Projector::Worker {
+  std::unordered_map<std::string, StreamHead> heads;  // the streams seen so far
   std::vector<int32_t> partitions;
   Positions next;                 // next offset to apply, per partition
   Positions target;               // where to stop (stop_at_end or until_positions)
@@ -52,6 +63,41 @@ void Projector::Publish(const Positions& committed, const ProjectorStats& delta)
   for (const auto& [p, offset] : committed) positions_[p] = offset;
   AddStats(stats_, delta);
 }
+
+namespace {
+
+// The stream's head, read from the store the first time the worker meets the stream.
+Result<StreamHead*> HeadOf(std::unordered_map<std::string, StreamHead>& heads,
+                           const std::string& cptsid, RowBatch& rows) {
+  auto [it, inserted] = heads.try_emplace(cptsid);
+  if (inserted) {
+    Result<const json*> row = rows.Read(keys::Key({rows::kHead, cptsid}));
+    if (!row.ok()) {
+      heads.erase(it);
+      return row.status();
+    }
+    if (*row != nullptr) {
+      it->second.sequence = (**row)["sequence"].get<uint64_t>();
+      it->second.hash = (**row)["hash"].get<std::string>();
+      it->second.time = (**row)["time"].get<std::string>();
+    }
+  }
+  return &it->second;
+}
+
+// Rows, the changed heads and the positions in one WriteBatch.
+Status CommitWithHeads(std::unordered_map<std::string, StreamHead>& heads, RowBatch& rows,
+                       const Positions& positions, bool drop_cache = false) {
+  for (auto& [cptsid, head] : heads) {
+    if (!head.changed) continue;
+    rows.Put(keys::Key({rows::kHead, cptsid}),
+             {{"sequence", head.sequence}, {"hash", head.hash}, {"time", head.time}});
+    head.changed = false;
+  }
+  return drop_cache ? rows.CommitAndDropCache(positions) : rows.Commit(positions);
+}
+
+}  // namespace
 
 Status Projector::Run() {
   Result<int32_t> partitions = log_.PartitionCount(topics::kEvents);
@@ -192,27 +238,25 @@ Status Projector::RunWorker(Worker& w) {
           continue;
         }
       }
-      const std::string head_key = keys::Key({rows::kHead, e.cptsid});
-      Result<const json*> head = rows.Read(head_key);
+      Result<StreamHead*> head = HeadOf(w.heads, e.cptsid, rows);
       if (!head.ok()) return head.status();
-      const uint64_t head_seq = *head ? (**head)["sequence"].get<uint64_t>() : 0;
-      if (e.sequence.value() <= head_seq) {
+      if (e.sequence.value() <= (*head)->sequence) {
         ++delta.already_applied;
         continue;
       }
-      if (e.sequence.value() != head_seq + 1) {
+      if (e.sequence.value() != (*head)->sequence + 1) {
         ++delta.gaps;
         continue;
       }
-      const std::string head_hash =
-          *head ? (**head)["hash"].get<std::string>() : std::string(events::kGenesisHash);
-      if (e.prevhash != head_hash) {
+      if (e.prevhash != (*head)->hash) {
         ++delta.conflicts;
         continue;
       }
       CPTS_RETURN_IF_ERROR(Apply(e, rows));
-      rows.Put(head_key, {{"sequence", e.sequence.value()}, {"hash", decoded->hash},
-                          {"time", e.time}});
+      (*head)->sequence = e.sequence.value();
+      (*head)->hash = decoded->hash;
+      (*head)->time = e.time;
+      (*head)->changed = true;
       ++delta.applied;
     }
     AddStats(delta_since_commit, delta);
@@ -225,15 +269,17 @@ Status Projector::RunWorker(Worker& w) {
       }
     }
     if (options_.commit_every_batch || rows.cached_rows() > options_.cache_rows || assigned == 0) {
-      CPTS_RETURN_IF_ERROR(rows.Commit(uncommitted));
-      if (rows.cached_rows() > options_.cache_rows) rows.DropCache();
+      // Past its budget the cache is dropped; so it is after the last commit, as the worker
+      // is done with it.
+      const bool drop = rows.cached_rows() > options_.cache_rows || assigned == 0;
+      CPTS_RETURN_IF_ERROR(CommitWithHeads(w.heads, rows, uncommitted, drop));
       Publish(uncommitted, delta_since_commit);
       uncommitted.clear();
       delta_since_commit = {};
     }
   }
   if (!uncommitted.empty()) {  // stopped between commits
-    CPTS_RETURN_IF_ERROR(rows.Commit(uncommitted));
+    CPTS_RETURN_IF_ERROR(CommitWithHeads(w.heads, rows, uncommitted));
     Publish(uncommitted, delta_since_commit);
   }
   return Status::Ok();

@@ -57,8 +57,10 @@ struct ProjectorOptions {
   // False for builds into a fresh directory, which are never resumed: rows are committed only
   // when the cache is full and at the end, so a row changed by many events is written once.
   bool commit_every_batch = true;
-  // Default: 300,000 rows cached per worker; past that, the rows are committed and dropped.
-  size_t cache_rows = 300'000;
+  // Default: 50,000 rows cached per worker; past that, the rows are committed and dropped.
+  // Rows are hot for about a week of history (a discharge and its follow-ups), which 50,000
+  // rows hold; 300,000 was as fast and took 1 GiB instead of 370 MiB (page faults included).
+  size_t cache_rows = 50'000;
   // Default: none. Called about once a second from Run's thread while it works.
   std::function<void(uint64_t done, uint64_t total)> progress;
 };

@@ -15,9 +15,11 @@ using keys::Key;
 
 // Field readers that never throw: the event was validated when decoded, but a read model must
 // not stop on a surprise either.
-std::string Str(const json& object, const char* name) {
+// A view into `object`: copy it before changing or moving the object.
+std::string_view Str(const json& object, const char* name) {
   const auto it = object.find(name);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+  return it != object.end() && it->is_string() ? std::string_view(it->get_ref<const std::string&>())
+                                               : std::string_view();
 }
 int64_t Int(const json& object, const char* name) {
   const auto it = object.find(name);
@@ -36,7 +38,7 @@ int64_t TimeMs(std::string_view text) { return ParseTimestampMs(text).value_or(0
 
 // Adds `delta` to the counter object[name] (created at 0), dropping it when it falls to 0 so
 // that a count and its undo leave the row as it was.
-void Add(json& object, const std::string& name, int64_t delta) {
+void Add(json& object, std::string_view name, int64_t delta) {
   if (name.empty() || delta == 0) return;
   json& counter = object[name];
   const int64_t value = (counter.is_number_integer() ? counter.get<int64_t>() : 0) + delta;
@@ -185,7 +187,7 @@ Status CapacityDeclared(const Ctx& c) {
   return Status::Ok();
 }
 
-Status TakeNewPatient(const Ctx& c, const std::string& gp_id) {
+Status TakeNewPatient(const Ctx& c, std::string_view gp_id) {
   CPTS_ASSIGN_ROW(gp, c.rows.Edit(Key({rows::kMember, c.cpts, gp_id})));
   if (gp != nullptr) Add(*gp, "taken_since_declaration", 1);
   return Status::Ok();
@@ -205,7 +207,7 @@ Status PatientRegistered(const Ctx& c) {
   }
   const PriorityGroup group =
       PriorityOf(Bool(c.data, "ald"), Bool(c.data, "c2s"), Str(c.data, "age_band"));
-  const std::string pseudonym = Str(c.data, "patient");
+  const std::string pseudonym(Str(c.data, "patient"));
   const int64_t registered_ms = TimeMs(Str(c.data, "registered_at"));
   json patient = std::move(c.data);
   patient["registered_ms"] = registered_ms;
@@ -221,7 +223,7 @@ Status PatientRegistered(const Ctx& c) {
 }
 
 Status ReferralIssued(const Ctx& c) {
-  const std::string id = Str(c.data, "referral_id");
+  const std::string id(Str(c.data, "referral_id"));
   c.rows.Put(Key({rows::kReferral, c.cpts, id}), {{"referral_id", id},
                                                   {"patient", Str(c.data, "patient")},
                                                   {"gp", Str(c.data, "gp")},
@@ -236,7 +238,7 @@ Status ReferralIssued(const Ctx& c) {
 }
 
 // A pending referral gets its answer (or is voided when the request ends first).
-Status Answer(const Ctx& c, const std::string& id, const char* status) {
+Status Answer(const Ctx& c, std::string_view id, const char* status) {
   CPTS_ASSIGN_ROW(referral, c.rows.Edit(Key({rows::kReferral, c.cpts, id})));
   if (referral == nullptr || Str(*referral, "status") != "pending") return Status::Ok();
   (*referral)["status"] = status;
@@ -257,7 +259,7 @@ Status Answer(const Ctx& c, const std::string& id, const char* status) {
 Status CloseRequest(const Ctx& c, const std::string& status) {
   CPTS_ASSIGN_ROW(patient, c.rows.Edit(Key({rows::kPatient, c.cpts, Str(c.data, "patient")})));
   if (patient == nullptr || Str(*patient, "status") != "waiting") return Status::Ok();
-  const std::string pending = Str(*patient, "pending_referral");
+  const std::string pending(Str(*patient, "pending_referral"));
   if (!pending.empty()) CPTS_RETURN_IF_ERROR(Answer(c, pending, "voided"));
   CPTS_ASSIGN_ROW(stats, AccessStats(c));
   c.rows.Erase(QueueKey(c.cpts, *patient));
@@ -291,12 +293,13 @@ Status GpAssigned(const Ctx& c) {
 // --- Ville-hôpital.
 
 bool CityHandoff(const json& discharge) {
-  const std::string destination = Str(discharge, "destination");
+  const std::string_view destination = Str(discharge, "destination");
   return destination == "home" || destination == "ehpad";
 }
 // The discharges the "followed up within 7 days" indicator counts.
 bool AwaitsVisit(const json& discharge) {
-  return CityHandoff(discharge) && !discharge.value("needs", json::array()).empty();
+  const auto needs = discharge.find("needs");
+  return CityHandoff(discharge) && needs != discharge.end() && !needs->empty();
 }
 
 Result<json*> HandoffStats(const Ctx& c) {
@@ -323,7 +326,7 @@ Status AdmissionNotified(const Ctx& c) {
 }
 
 Status DischargeNotified(const Ctx& c) {
-  const std::string id = Str(c.data, "discharge_id");
+  const std::string id(Str(c.data, "discharge_id"));
   const std::string key = Key({rows::kDischarge, c.cpts, id});
   CPTS_ASSIGN_ROW(existing, c.rows.Read(key));
   if (existing != nullptr) return Status::Ok();  // the first notice stands, as for the decider
@@ -347,7 +350,7 @@ Status DischargeNotified(const Ctx& c) {
 }
 
 Status DischargeCancelled(const Ctx& c) {
-  const std::string id = Str(c.data, "discharge_id");
+  const std::string id(Str(c.data, "discharge_id"));
   CPTS_ASSIGN_ROW(discharge, c.rows.Edit(Key({rows::kDischarge, c.cpts, id})));
   if (discharge == nullptr || Bool(*discharge, "cancelled")) return Status::Ok();
   CPTS_ASSIGN_ROW(stats, HandoffStats(c));
@@ -367,9 +370,9 @@ Status DischargeCancelled(const Ctx& c) {
 }
 
 Status FollowupAssigned(const Ctx& c) {
-  const std::string id = Str(c.data, "followup_id");
-  const std::string discharge_id = Str(c.data, "discharge_id");
-  const std::string professional = Str(c.data, "professional");
+  const std::string id(Str(c.data, "followup_id"));
+  const std::string discharge_id(Str(c.data, "discharge_id"));
+  const std::string professional(Str(c.data, "professional"));
   CPTS_ASSIGN_ROW(known, c.rows.Read(Key({rows::kFollowup, c.cpts, id})));
   if (known != nullptr) return Status::Ok();
   c.rows.Put(Key({rows::kFollowup, c.cpts, id}), discharge_id);
@@ -390,7 +393,7 @@ struct FollowupRef {
   json* followup = nullptr;
 };
 Result<FollowupRef> FindFollowup(const Ctx& c) {
-  const std::string id = Str(c.data, "followup_id");
+  const std::string id(Str(c.data, "followup_id"));
   CPTS_ASSIGN_ROW(pointer, c.rows.Read(Key({rows::kFollowup, c.cpts, id})));
   if (pointer == nullptr || !pointer->is_string()) return FollowupRef{};
   CPTS_ASSIGN_ROW(discharge,
@@ -405,7 +408,7 @@ Result<FollowupRef> FindFollowup(const Ctx& c) {
 // The médecin traitant is informed when it takes the follow-up itself: the discharge's GP (or,
 // when the hospital named none, any GP given the GP visit) acknowledges or completes it.
 bool InformsGp(const json& discharge, const json& followup) {
-  const std::string gp = Str(discharge, "gp");
+  const std::string_view gp = Str(discharge, "gp");
   return gp.empty() ? Str(followup, "need") == "gp_visit" : Str(followup, "professional") == gp;
 }
 
@@ -456,7 +459,7 @@ Result<json*> SnpStats(const Ctx& c) {
 }
 
 Status SnpReceived(const Ctx& c) {
-  const std::string id = Str(c.data, "request_id");
+  const std::string id(Str(c.data, "request_id"));
   json request = std::move(c.data);
   request["received_ms"] = TimeMs(Str(request, "received_at"));
   request["status"] = "open";
@@ -471,7 +474,7 @@ Status SnpReceived(const Ctx& c) {
 Result<json*> OpenSnp(const Ctx& c) {
   CPTS_ASSIGN_ROW(request, c.rows.Edit(Key({rows::kSnp, c.cpts, Str(c.data, "request_id")})));
   if (request == nullptr) return request;
-  const std::string status = Str(*request, "status");
+  const std::string_view status = Str(*request, "status");
   return status == "open" || status == "slot_offered" ? request : nullptr;
 }
 
@@ -521,8 +524,8 @@ Status CampaignLaunched(const Ctx& c) {
 }
 
 Status ParticipationRecorded(const Ctx& c) {
-  const std::string id = Str(c.data, "campaign_id");
-  const std::string site_id = Str(c.data, "site_id");
+  const std::string id(Str(c.data, "campaign_id"));
+  const std::string site_id(Str(c.data, "site_id"));
   CPTS_ASSIGN_ROW(campaign, c.rows.Edit(Key({rows::kCampaign, c.cpts, id})));
   if (campaign == nullptr) return Status::Ok();
   Add(*campaign, "participations", 1);

@@ -1,0 +1,116 @@
+// The row codec and the row batch: EncodeRow writes the same bytes as nlohmann's to_msgpack (the digest and every
+// stored row depend on them), and DecodeRow reads them back to the same value.
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "projections/store.h"
+
+namespace cpts::projections {
+namespace {
+
+using nlohmann::json;
+
+void ExpectSameAsNlohmann(const json& value) {
+  std::string expected;
+  json::to_msgpack(value, expected);
+  EXPECT_EQ(EncodeRow(value), expected) << value.dump();
+  Result<json> back = DecodeRow(EncodeRow(value), keys::Key({"test"}));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, value) << value.dump();
+}
+
+TEST(RowCodecTest, ScalarsAtEveryFormatBoundary) {
+  for (int64_t n : std::vector<int64_t>{0, 1, 127, 128, 255, 256, 65535, 65536, 4294967295LL,
+                                        4294967296LL, std::numeric_limits<int64_t>::max(), -1,
+                                        -32, -33, -128, -129, -32768, -32769, -2147483648LL,
+                                        -2147483649LL, std::numeric_limits<int64_t>::min()}) {
+    ExpectSameAsNlohmann(json(n));
+  }
+  for (uint64_t n : std::vector<uint64_t>{0, 127, 128, 255, 256, 65535, 65536, 4294967295ULL,
+                                          4294967296ULL, std::numeric_limits<uint64_t>::max()}) {
+    ExpectSameAsNlohmann(json(n));
+  }
+  ExpectSameAsNlohmann(json(nullptr));
+  ExpectSameAsNlohmann(json(true));
+  ExpectSameAsNlohmann(json(false));
+  ExpectSameAsNlohmann(json(0.5));   // fits a float
+  ExpectSameAsNlohmann(json(0.1));   // needs a double
+}
+
+TEST(RowCodecTest, StringsOfEveryLengthFormat) {
+  for (size_t n : {0, 1, 31, 32, 255, 256, 65535, 65536}) {
+    ExpectSameAsNlohmann(json(std::string(n, 'x')));
+  }
+  ExpectSameAsNlohmann(json(std::string("a\0b\xc3\xa9", 5)));
+}
+
+TEST(RowCodecTest, ArraysAndObjectsOfEverySizeFormat) {
+  for (size_t n : {0, 1, 15, 16, 65535, 65536}) {
+    json array = json::array();
+    json object = json::object();
+    for (size_t i = 0; i < n; ++i) {
+      array.push_back(static_cast<int64_t>(i) - 40);
+      object["k" + std::to_string(i)] = i;
+    }
+    ExpectSameAsNlohmann(array);
+    ExpectSameAsNlohmann(object);
+  }
+}
+
+TEST(RowCodecTest, ARowLikeTheReadModelsWrite) {
+  ExpectSameAsNlohmann(json{{"discharge_id", "D-42"},
+                            {"discharged_ms", 1767225600000},
+                            {"cancelled", false},
+                            {"needs", {"gp_visit", "nursing"}},
+                            {"gp", nullptr},
+                            {"followups",
+                             {{{"followup_id", "F-1"}, {"status", "assigned"}, {"delta", -3}}}},
+                            {"counts", json::object()}});
+}
+
+}  // namespace
+}  // namespace cpts::projections
+
+namespace cpts::projections {
+namespace {
+
+// Dropping the cache frees each row as it is encoded: what was written must be whole.
+TEST(RowBatchTest, CommitAndDropCacheWritesEveryRowThenReadsThemFromDisk) {
+  const std::string directory = ::testing::TempDir() + "row_batch_drop_" +
+                                std::to_string(::getpid());
+  std::filesystem::remove_all(directory);
+  Result<std::unique_ptr<ProjectionStore>> store = ProjectionStore::Open({.directory = directory});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  RowBatch rows(store->get());
+  const json row = {{"discharge_id", "D-1"}, {"followups", {{{"status", "assigned"}}}}};
+  rows.Put(keys::Key({"discharge", "cpts-a", "D-1"}), row);
+  rows.Put(keys::Key({"discharge", "cpts-a", "D-2"}), json{{"n", 2}});
+  rows.Erase(keys::Key({"discharge", "cpts-a", "D-2"}));
+  ASSERT_TRUE(rows.CommitAndDropCache({{0, 3}}).ok());
+  EXPECT_EQ(rows.cached_rows(), 0u);
+
+  Result<const json*> back = rows.Read(keys::Key({"discharge", "cpts-a", "D-1"}));
+  ASSERT_TRUE(back.ok());
+  ASSERT_NE(*back, nullptr);
+  EXPECT_EQ(**back, row);
+  Result<const json*> erased = rows.Read(keys::Key({"discharge", "cpts-a", "D-2"}));
+  ASSERT_TRUE(erased.ok());
+  EXPECT_EQ(*erased, nullptr);
+  Result<Positions> positions = (*store)->ReadPositions();
+  ASSERT_TRUE(positions.ok());
+  EXPECT_EQ(*positions, (Positions{{0, 3}}));
+  ASSERT_TRUE((*store)->Close().ok());
+  std::filesystem::remove_all(directory);
+}
+
+}  // namespace
+}  // namespace cpts::projections
