@@ -568,7 +568,7 @@ Status CommandRejected(const Ctx& c) {
 void TakeIdentity(events::Envelope& event, RowBatch& rows) {
   const auto block = event.data.find("identity");
   if (block == event.data.end()) return;
-  std::string patient = Str(event.data, "patient");
+  std::string_view patient = Str(event.data, "patient");  // a view into data, which outlives it
   if (patient.empty()) patient = Str(event.data, "participant");
   if (!patient.empty()) {
     rows.Put(Key({rows::kIdentity, event.cptsid, patient}),
