@@ -14,6 +14,8 @@ packages=(
   libjemalloc-dev
   # independent clients the tests talk to the broker with (python3-lz4: our batches are lz4)
   kcat python3 python3-kafka python3-lz4 python3-hl7 curl
+  # the real Prometheus server and promtool, for the metrics tests
+  prometheus
 )
 
 missing=()

@@ -331,6 +331,14 @@ Response Response::Json(int status, nlohmann::json body) {
   return r;
 }
 
+Response Response::Text(int status, std::string content_type, std::string body) {
+  Response r;
+  r.status = status;
+  r.text = std::move(body);
+  r.content_type = std::move(content_type);
+  return r;
+}
+
 Response Response::NoContent() {
   Response r;
   r.status = 204;
@@ -847,6 +855,8 @@ class HttpServer::Impl : public httplib::Server {
         body["error"]["request_id"] = id;
       }
       res.set_content(Dump(body), "application/json");
+    } else if (r.text) {
+      res.set_content(*r.text, r.content_type);
     }
   }
 

@@ -101,6 +101,9 @@ struct Response {
   // Set by EventStream: the response is a text/event-stream fed by this source.
   SseSource event_source;
   std::string last_event_id;
+  // Set by Text: a body that is not JSON (the Prometheus exposition), sent as is.
+  std::optional<std::string> text;
+  std::string content_type;
 
   static Response Json(int status, nlohmann::json body);
   static Response NoContent();
@@ -109,6 +112,8 @@ struct Response {
   static Response Error(int status, std::string code, std::string message, std::string field = {});
   // A live stream starting after `last_event_id` (the request's Last-Event-ID, "" if none).
   static Response EventStream(SseSource source, std::string last_event_id);
+  // A body sent as is with `content_type` (not JSON: GET /metrics).
+  static Response Text(int status, std::string content_type, std::string body);
 };
 
 using Handler = std::function<Response(const Request&)>;
