@@ -139,16 +139,6 @@ Result<int> ParseThreads(const std::string& text) {
   return threads;
 }
 
-Result<std::optional<int64_t>> ParseTime(const std::string& text, const char* flag) {
-  if (text.empty()) return std::optional<int64_t>();
-  std::optional<int64_t> ms = pj::ParseTimestampMs(text);
-  if (!ms) {
-    return Status::InvalidArgument(std::string(flag) + " \"" + text +
-                                   "\" is not a time such as 2026-11-22T16:05:00Z");
-  }
-  return ms;
-}
-
 // A usage error for a log that is not there, before anything is opened (or created).
 std::string MissingLog(const LogFlags& flags) {
   if (!flags.kafka.empty()) return "";
@@ -294,9 +284,9 @@ int RunExport(const LogFlags& log_flags, CLI::App* command, const std::string& f
   if (IsNonEmptyDirectory(out)) {
     return Usage(name, "--out \"" + out + "\" exists and is not empty: name a new directory");
   }
-  Result<std::optional<int64_t>> from = ParseTime(from_text, "--from");
+  Result<std::optional<int64_t>> from = ParseTimeFlag(from_text, "--from");
   if (!from.ok()) return Usage(name, from.status().message());
-  Result<std::optional<int64_t>> until = ParseTime(until_text, "--until");
+  Result<std::optional<int64_t>> until = ParseTimeFlag(until_text, "--until");
   if (!until.ok()) return Usage(name, until.status().message());
   if (*from && *until && **from > **until) {
     return Usage(name, "--from " + from_text + " is after --until " + until_text);

@@ -1,9 +1,12 @@
 #include "connectors/log_flags.h"
 
+#include <cstdlib>
+
 #include "connectors/embedded_key_store.h"
 #include "connectors/embedded_log.h"
 #include "connectors/kafka_log.h"
 #include "connectors/log_key_store.h"
+#include "projections/clock.h"
 
 namespace cpts {
 
@@ -57,6 +60,21 @@ Result<std::unique_ptr<log::Log>> OpenLog(const LogFlags& flags, OpenMode mode) 
     CPTS_RETURN_IF_ERROR((*opened)->EnsureTopic(spec));
   }
   return opened;
+}
+
+Result<std::optional<int64_t>> ParseTimeFlag(const std::string& text, const char* flag) {
+  if (text.empty()) return std::optional<int64_t>();
+  std::optional<int64_t> ms = projections::ParseTimestampMs(text);
+  if (!ms) {
+    return Status::InvalidArgument(std::string(flag) + " \"" + text +
+                                   "\" is not a time such as 2026-11-22T16:05:00Z");
+  }
+  return ms;
+}
+
+std::string OperatorName() {
+  const char* login = std::getenv("USER");
+  return std::string("operator:") + (login != nullptr && *login != '\0' ? login : "unknown");
 }
 
 Result<std::unique_ptr<keys::KeyStore>> OpenKeyStore(const LogFlags& flags, log::Log& log,

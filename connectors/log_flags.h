@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,13 @@ enum class OpenMode { kCreateTopics, kReadOnly };
 // Opens the log the flags name. kCreateTopics makes sure every topic exists with the expected
 // partitions; kReadOnly changes nothing and fails when there is no log to read.
 Result<std::unique_ptr<log::Log>> OpenLog(const LogFlags& flags, OpenMode mode);
+
+// The optional time a flag gives (RFC 3339, e.g. 2026-11-22T16:05:00Z): nullopt when empty,
+// InvalidArgument naming the flag and its value when it is not a time.
+Result<std::optional<int64_t>> ParseTimeFlag(const std::string& text, const char* flag);
+
+// Who runs a tool by hand, for access traces: "operator:<login>".
+std::string OperatorName();
 
 // The key store that follows the log (docs/health-data.md): <data-dir>/keys beside the embedded
 // log, the keys topic of `log` on Kafka. `log` must outlive the store.

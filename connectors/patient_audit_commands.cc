@@ -33,11 +33,6 @@ int Fail(const std::string& command, const Status& status) {
   return status.code() == StatusCode::kInvalidArgument ? 2 : 1;
 }
 
-std::string OperatorName() {
-  const char* login = std::getenv("USER");
-  return std::string("operator:") + (login != nullptr && *login != '\0' ? login : "unknown");
-}
-
 // The patient's pseudonym, from --patient or --ins (pseudonymised here with the configured secret).
 Result<std::string> PatientFromFlags(const PatientAuditCommands::Flags& f) {
   if (f.patient.empty() == f.ins.empty()) {

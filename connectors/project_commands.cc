@@ -226,22 +226,6 @@ bool IsPatientLevel(const std::string& view) {
          view == "snp";
 }
 
-// The reader of a query run by hand: the login running the tool.
-std::string OperatorName() {
-  const char* login = std::getenv("USER");
-  return std::string("operator:") + (login != nullptr && *login != '\0' ? login : "unknown");
-}
-
-Result<std::optional<int64_t>> OptionalTime(const std::string& text, const char* flag) {
-  if (text.empty()) return std::optional<int64_t>();
-  std::optional<int64_t> ms = pj::ParseTimestampMs(text);
-  if (!ms) {
-    return Status::InvalidArgument(std::string(flag) + " \"" + text +
-                                   "\" is not a time such as 2026-11-22T16:05:00Z");
-  }
-  return ms;
-}
-
 }  // namespace
 
 std::optional<int> ProjectionCommands::RunParsed() {
@@ -274,9 +258,9 @@ std::optional<int> ProjectionCommands::RunParsed() {
   }
   if (!missing.ok()) return Fail("query", missing);
   // The clock: --at, else the moment an as-of build stops at, else now.
-  Result<std::optional<int64_t>> at = OptionalTime(f.at, "--at");
-  Result<std::optional<int64_t>> from = OptionalTime(f.from, "--from");
-  Result<std::optional<int64_t>> to = OptionalTime(f.to, "--to");
+  Result<std::optional<int64_t>> at = ParseTimeFlag(f.at, "--at");
+  Result<std::optional<int64_t>> from = ParseTimeFlag(f.from, "--from");
+  Result<std::optional<int64_t>> to = ParseTimeFlag(f.to, "--to");
   for (const auto* r : {&at, &from, &to}) {
     if (!r->ok()) return Fail("query", r->status());
   }
