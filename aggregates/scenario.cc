@@ -661,6 +661,36 @@ std::string Login(std::string_view first, std::string_view last) {
 }
 
 constexpr std::string_view kAgeBands[] = {"0-17", "18-39", "40-59", "60-69", "70-79", "80+"};
+// A made-up identity for a made-up NIR (ScenarioOptions::clear_patients), derived from the NIR
+// alone rather than drawn from a CPTS's generator, so that asking for it changes no other
+// command: sex and birth year and month as the NIR says, names and the rest from a hash of it.
+json ClearIdentity(std::string_view nir, int current_year) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (const char c : nir) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  const auto draw = [&h](uint64_t n) {
+    h = h * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (h >> 33) % n;
+  };
+  const bool woman = nir[0] == '2';
+  // kFirstNames: the first 22 are women's names.
+  constexpr uint64_t kWomen = 22;
+  const std::string_view given =
+      woman ? kFirstNames[draw(kWomen)] : kFirstNames[kWomen + draw(kFirstNames.size() - kWomen)];
+  const std::string_view family = kLastNames[draw(kLastNames.size())];
+  const int yy = std::stoi(std::string(nir.substr(1, 2)));
+  const int year = yy <= current_year % 100 ? current_year - current_year % 100 + yy
+                                            : current_year - current_year % 100 - 100 + yy;
+  const std::string birth_date = std::to_string(year) + "-" + std::string(nir.substr(3, 2)) +
+                                 "-" + Digits(1 + draw(28), 2);
+  std::string phone = "06";
+  for (int k = 0; k < 4; ++k) phone += " " + Digits(draw(100), 2);
+  return json{{"family_name", std::string(family)},
+              {"given_names", std::string(given)},
+              {"birth_date", birth_date},
+              {"sex", woman ? "F" : "M"},
+              {"phone", phone}};
+}
+
 constexpr int kBandLow[] = {0, 18, 40, 60, 70, 80};
 constexpr int kBandHigh[] = {17, 39, 59, 69, 79, 97};
 
@@ -1395,6 +1425,9 @@ std::string Scenario::Impl::NewPatient(CptsSim& s, int band) {
       s.birth_places[static_cast<size_t>(serial / 999) % s.birth_places.size()];
   const std::string nir =
       Nir(s.rng.Chance(0.5) ? 1 : 2, birth_year, month, place, static_cast<int>(serial % 999) + 1);
+  // In clear, the NIR itself stands for the patient wherever the simulation keeps them; Emit
+  // names it patient_ins.
+  if (options_.clear_patients) return nir;
   Result<std::string> pseudonym = events::PatientPseudonym(nir, options_.secret);
   if (!pseudonym.ok()) {
     // Cannot happen: the NIR is built valid and Create checked the secret. A bug must not go
@@ -1460,6 +1493,22 @@ void Scenario::Impl::Emit(CptsSim& s, std::string type, std::string actor, json 
   c.issued_at = events::FormatEventTime(std::chrono::system_clock::time_point(
       std::chrono::milliseconds(now_ - s.rng.Between(15, 900))));
   c.correlation_id = std::move(correlation);
+  if (options_.clear_patients) {
+    // Named as an outside sender names them: by INS, with their identity where the type allows
+    // one (the patient-naming fields hold NIRs here: NewPatient).
+    const events::EventTypeSpec* spec = FindCommandType(c.type);
+    const bool takes_identity =
+        spec != nullptr && std::any_of(spec->fields.begin(), spec->fields.end(),
+                                       [](const events::FieldSpec& f) { return f.name == "identity"; });
+    for (const char* field : {"patient", "participant"}) {
+      const auto it = data.find(field);
+      if (it == data.end()) continue;
+      std::string nir = it->get<std::string>();
+      data.erase(it);
+      if (takes_identity) data["identity"] = ClearIdentity(nir, ToLocal(now_).year);
+      data[std::string(field) + "_ins"] = std::move(nir);
+    }
+  }
   c.data = std::move(data);
   out.timestamp_ms = now_;
   out_ = std::move(out);

@@ -25,6 +25,12 @@
 //     already known (an HL7 retry of a discharge), which changes nothing.
 //   - Patients appear as pseudonyms: HMAC of a valid, made-up NIR under options.secret, as
 //     events/pseudonym.h computes them. The optional identity blocks are never filled.
+//     With options.clear_patients, the same commands name patients as a sender outside the
+//     system does instead: by INS in clear ("patient_ins", "participant_ins": the made-up NIR)
+//     with a made-up clear identity block wherever the command type allows one, for an edge
+//     (connectors/patient_edge.h) to pseudonymise and seal. Only that naming differs: sealed by
+//     PatientEdge under the same secret, they are the pseudonymous commands plus the identity
+//     blocks, and the sequence is otherwise the same.
 //   - Memory follows what is in progress: finished stories (a request assigned, a follow-up
 //     completed, a campaign closed) are forgotten; only the members ever seen accumulate.
 // Thread-safety: none; one thread drives a Scenario. Pure: no I/O, no wall clock.
@@ -51,6 +57,10 @@ struct ScenarioOptions {
   // The pseudonymisation key (at least 32 bytes), as a deployment's would be. Default: a fixed
   // demo secret, never for production.
   std::string secret = "cpts-scenario-demo-secret-not-for-production";
+  // Patients by INS in clear, with a clear identity (see the contract above), for tools that
+  // send the commands through an edge that pseudonymises them (cpts simulate, cptsd --demo).
+  // Default: false (pseudonyms, no identity).
+  bool clear_patients = false;
 };
 
 // One CPTS of the scenario, as registered.

@@ -25,6 +25,7 @@
 #include "connectors/audit_commands.h"
 #include "connectors/patient_audit_commands.h"
 #include "connectors/project_commands.h"
+#include "connectors/simulate_commands.h"
 #include "connectors/submit_commands.h"
 #include "connectors/kafka_log.h"
 #include "events/codec.h"
@@ -417,6 +418,7 @@ int main(int argc, char** argv) {
   cpts::AuditCommands audit_commands(app);
   cpts::PatientAuditCommands patient_audit_commands(app);  // adds to the audit group
   cpts::SubmitCommands submit_commands(app);
+  cpts::SimulateCommands simulate_commands(app);  // simulate, simulate provision, token add
 
   CLI11_PARSE(app, argc, argv);
   if (std::optional<int> status = projection_commands.RunParsed()) return *status;
@@ -424,6 +426,7 @@ int main(int argc, char** argv) {
   if (std::optional<int> status = patient_audit_commands.RunParsed()) return *status;
   if (std::optional<int> status = audit_commands.RunParsed()) return *status;
   if (std::optional<int> status = submit_commands.RunParsed()) return *status;
+  if (std::optional<int> status = simulate_commands.RunParsed()) return *status;
   if (demo->parsed()) return cpts::RunDemo(demo_flags);
   if (generate->parsed()) {
     return cpts::RunGenerate(generate_flags, generate_events, generate_cpts, generate_seed);

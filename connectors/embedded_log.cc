@@ -171,6 +171,13 @@ class EmbeddedLog final : public Log {
   Result<std::unique_ptr<LogReader>> OpenReader() override;
   Result<std::unique_ptr<GroupConsumer>> JoinGroup(const GroupOptions& options,
                                                    GroupListener* listener) override;
+  Result<std::optional<Offset>> GroupOffset(std::string_view group,
+                                            const TopicPartition& tp) override;
+  std::optional<uint64_t> IntProperty(const std::string& property) const {
+    uint64_t value = 0;
+    if (!db_->GetIntProperty(property, &value)) return std::nullopt;
+    return value;
+  }
   size_t MaxRecordBytes() const override { return options_.max_record_bytes; }
 
   // For readers and group members.
@@ -224,6 +231,12 @@ class EmbeddedLog final : public Log {
   uint64_t append_generation_ = 0;
   std::condition_variable appended_cv_;
 };
+
+std::optional<uint64_t> EmbeddedLogIntProperty(Log& log, const std::string& property) {
+  auto* embedded = dynamic_cast<EmbeddedLog*>(&log);
+  if (embedded == nullptr) return std::nullopt;
+  return embedded->IntProperty(property);
+}
 
 Result<std::unique_ptr<Log>> OpenEmbeddedLog(const EmbeddedLogOptions& options) {
   return EmbeddedLog::Open(options);
@@ -492,6 +505,14 @@ Result<std::optional<Offset>> EmbeddedLog::LoadGroupOffset(const std::string& gr
   if (value.size() != 8)
     return Status::Corruption("committed offset of group " + group + " does not decode");
   return std::optional<Offset>(Offset(static_cast<int64_t>(GetBe(value, 8))));
+}
+
+Result<std::optional<Offset>> EmbeddedLog::GroupOffset(std::string_view group,
+                                                       const TopicPartition& tp) {
+  if (group.empty()) return Status::InvalidArgument("a consumer group needs a name");
+  CPTS_RETURN_IF_ERROR(CheckPartition(tp));
+  // Offsets are stored as members commit them: the same read as a member's Committed.
+  return LoadGroupOffset(std::string(group), tp);
 }
 
 std::vector<TopicPartition> EmbeddedLog::TargetAssignment(const GroupState& g, uint64_t member) {

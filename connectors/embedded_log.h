@@ -13,6 +13,7 @@
 // thread each, and must be destroyed before the log.
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "events/log.h"
@@ -33,5 +34,9 @@ struct EmbeddedLogOptions {
 class EmbeddedLog;
 // Opens (or creates) the log under options.directory.
 Result<std::unique_ptr<Log>> OpenEmbeddedLog(const EmbeddedLogOptions& options);
+
+// A RocksDB integer property of an embedded log ("rocksdb.total-sst-files-size"), for metrics;
+// nullopt when `log` is not an embedded log or the property is unknown.
+std::optional<uint64_t> EmbeddedLogIntProperty(Log& log, const std::string& property);
 
 }  // namespace cpts::log

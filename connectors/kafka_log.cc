@@ -97,6 +97,15 @@ Result<ConfHandle> MakeConf(const KafkaLogOptions& options,
   return conf;
 }
 
+Status SetConf(rd_kafka_conf_t* conf, const std::string& name, const std::string& value) {
+  char errstr[512];
+  if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof errstr) !=
+      RD_KAFKA_CONF_OK) {
+    return Status::InvalidArgument("Kafka property " + name + ": " + errstr);
+  }
+  return Status::Ok();
+}
+
 // Copies a message into the log's own record type; the logical topic name is given.
 StoredRecord ToStored(const rd_kafka_message_t* m, const std::string& logical_topic) {
   StoredRecord r;
@@ -175,6 +184,8 @@ class KafkaLog final : public Log {
   Result<std::unique_ptr<LogReader>> OpenReader() override;
   Result<std::unique_ptr<GroupConsumer>> JoinGroup(const GroupOptions& options,
                                                    GroupListener* listener) override;
+  Result<std::optional<Offset>> GroupOffset(std::string_view group,
+                                            const TopicPartition& tp) override;
   size_t MaxRecordBytes() const override { return options_.max_record_bytes; }
 
   std::string Physical(std::string_view topic) const {
@@ -202,6 +213,11 @@ class KafkaLog final : public Log {
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
   std::map<std::string, int32_t, std::less<>> partition_counts_;  // logical name -> count
+  // GroupOffset's consumers, one per group asked about, created on first use and kept: a
+  // consumer costs threads and connections, and the API asks every few milliseconds. Each has
+  // the group's group.id but never subscribes, so it never joins the group or moves a partition.
+  std::mutex group_readers_mu_;
+  std::map<std::string, KafkaHandle, std::less<>> group_readers_;
 };
 
 Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaLogOptions& options) {
@@ -235,6 +251,16 @@ Result<std::unique_ptr<Log>> KafkaLog::Open(const KafkaLogOptions& options) {
                });
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_dr_msg_cb(conf->get(), OnDelivery);
+  if (options.statistics) {
+    CPTS_RETURN_IF_ERROR(SetConf(conf->get(), "statistics.interval.ms",
+                                 std::to_string(options.statistics_interval.count())));
+    rd_kafka_conf_set_opaque(conf->get(), log.get());
+    rd_kafka_conf_set_stats_cb(conf->get(), [](rd_kafka_t*, char* json, size_t json_len,
+                                               void* opaque) {
+      static_cast<KafkaLog*>(opaque)->options().statistics(std::string_view(json, json_len));
+      return 0;  // librdkafka frees `json`
+    });
+  }
   char errstr[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf->get(), errstr, sizeof errstr);
   if (rk == nullptr) return Status::InvalidArgument(std::string("Kafka producer: ") + errstr);
@@ -481,6 +507,43 @@ Result<ConfHandle> KafkaLog::ConsumerConf(const std::string& group_id, bool in_g
     ours.push_back({"auto.offset.reset", "error"});
   }
   return MakeConf(options_, ours);
+}
+
+Result<std::optional<Offset>> KafkaLog::GroupOffset(std::string_view group,
+                                                    const TopicPartition& tp) {
+  if (group.empty()) return Status::InvalidArgument("a consumer group needs a name");
+  CPTS_RETURN_IF_ERROR(CheckPartition(tp));
+  rd_kafka_t* rk = nullptr;
+  {
+    std::lock_guard lock(group_readers_mu_);
+    auto it = group_readers_.find(group);
+    if (it == group_readers_.end()) {
+      Result<ConfHandle> conf = ConsumerConf(std::string(group), /*in_group=*/false);
+      if (!conf.ok()) return conf.status();
+      char errstr[512];
+      rd_kafka_t* created = rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), errstr, sizeof errstr);
+      if (created == nullptr) {
+        return Status::InvalidArgument(std::string("Kafka consumer: ") + errstr);
+      }
+      (void)conf->release();  // rd_kafka_new took ownership
+      it = group_readers_.emplace(std::string(group), KafkaHandle(created)).first;
+    }
+    // The handle lives as long as the log; rd_kafka_committed may run on it from several
+    // threads at once (librdkafka's calls are thread-safe), so the lock is not held for it.
+    rk = it->second.get();
+  }
+  PartitionList list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), Physical(tp.topic).c_str(), tp.partition.value());
+  CPTS_RETURN_IF_ERROR(
+      FromKafka(rd_kafka_committed(rk, list.get(), TimeoutMs(options_.request_timeout)),
+                "reading the committed offsets of group " + std::string(group)));
+  if (list->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return FromKafka(list->elems[0].err,
+                     "reading the committed offset of group " + std::string(group));
+  }
+  const int64_t offset = list->elems[0].offset;
+  if (offset < 0) return std::optional<Offset>();  // RD_KAFKA_OFFSET_INVALID: none committed
+  return std::optional<Offset>(Offset(offset));
 }
 
 namespace {

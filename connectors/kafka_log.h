@@ -14,6 +14,7 @@
 // each, and must be destroyed before the log.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -44,6 +45,11 @@ struct KafkaLogOptions {
   int min_insync_replicas = 2;
   // Default: kDefaultMaxRecordBytes (1,000,000).
   size_t max_record_bytes = kDefaultMaxRecordBytes;
+  // Default: none. Called with the producer's librdkafka statistics (JSON: brokers' round trips,
+  // queues, errors) every statistics_interval, from the producer's poller thread: the daemon's
+  // metrics (connectors/api/metrics.h). The producer is the client every append goes through.
+  std::function<void(std::string_view json)> statistics;
+  std::chrono::milliseconds statistics_interval{15'000};  // Default: 15 s
 };
 
 // Connects (the producer starts at once) and checks the options.

@@ -35,7 +35,8 @@ void AddLogFlags(CLI::App& app, LogFlags& flags, bool creates_topics) {
 
 // Opens the log the flags name. kCreateTopics makes sure every topic exists with the expected
 // partitions; kReadOnly changes nothing and fails when there is no log to read.
-Result<std::unique_ptr<log::Log>> OpenLog(const LogFlags& flags, OpenMode mode) {
+Result<std::unique_ptr<log::Log>> OpenLog(const LogFlags& flags, OpenMode mode,
+                                          const LogObservers& observers) {
   Result<std::unique_ptr<log::Log>> opened = Status::Internal("no log");
   if (flags.kafka.empty()) {
     opened = log::OpenEmbeddedLog(
@@ -53,6 +54,7 @@ Result<std::unique_ptr<log::Log>> OpenLog(const LogFlags& flags, OpenMode mode) 
       }
       options.properties[property.substr(0, eq)] = property.substr(eq + 1);
     }
+    options.statistics = observers.kafka_statistics;
     opened = log::OpenKafkaLog(options);
   }
   if (!opened.ok() || mode == OpenMode::kReadOnly) return opened;

@@ -6,9 +6,11 @@
 // live read models, <data-dir>/keys the patients' data keys (on Kafka, the keys topic holds them).
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "events/key_store.h"
@@ -38,9 +40,16 @@ void AddLogFlags(CLI::App& app, LogFlags& flags, bool creates_topics);
 
 enum class OpenMode { kCreateTopics, kReadOnly };
 
+// What a long-running process adds when it opens the log, beside the flags: the daemon's metrics.
+struct LogObservers {
+  // librdkafka's statistics JSON, every 15 s (Kafka only; log::KafkaLogOptions::statistics).
+  std::function<void(std::string_view json)> kafka_statistics;
+};
+
 // Opens the log the flags name. kCreateTopics makes sure every topic exists with the expected
 // partitions; kReadOnly changes nothing and fails when there is no log to read.
-Result<std::unique_ptr<log::Log>> OpenLog(const LogFlags& flags, OpenMode mode);
+Result<std::unique_ptr<log::Log>> OpenLog(const LogFlags& flags, OpenMode mode,
+                                          const LogObservers& observers = {});
 
 // The optional time a flag gives (RFC 3339, e.g. 2026-11-22T16:05:00Z): nullopt when empty,
 // InvalidArgument naming the flag and its value when it is not a time.

@@ -73,6 +73,10 @@ struct EventTypeSpec {
 };
 
 // Every type, current and superseded, in catalogue order.
+// The event recording a command the deciders refused (data: command_id, command_type, code,
+// reason).
+inline constexpr std::string_view kCommandRejectedType = "fr.cpts.command.rejected.v1";
+
 const std::vector<EventTypeSpec>& EventTypes();
 
 // The declaration of `type`, or null when the catalogue does not know it.

@@ -157,6 +157,13 @@ class Log {
   virtual Result<std::unique_ptr<GroupConsumer>> JoinGroup(const GroupOptions& options,
                                                            GroupListener* listener) = 0;
 
+  // The committed next offset of consumer group `group` for `partition` (what its members
+  // committed), or nullopt when the group never committed one. Read from outside the group: the
+  // caller need not be a member and does not join (the HTTP API reads the deciders' progress to
+  // tell "decided, nothing changed" from "not decided yet").
+  virtual Result<std::optional<Offset>> GroupOffset(std::string_view group,
+                                                    const TopicPartition& partition) = 0;
+
   // The largest record (key + value + headers) an Append accepts.
   virtual size_t MaxRecordBytes() const = 0;
 };

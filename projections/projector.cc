@@ -3,8 +3,10 @@
 #include <algorithm>
 
 #include <thread>
+#include <utility>
 #include <unordered_set>
 
+#include "events/catalogue.h"
 #include "events/codec.h"
 #include "events/topics.h"
 #include "projections/clock.h"
@@ -44,6 +46,20 @@ void AddStats(ProjectorStats& to, const ProjectorStats& d) {
   to.unreadable += d.unreadable;
   to.misrouted += d.misrouted;
   to.after_until += d.after_until;
+}
+
+// outcome/<cpts>/<command id>: what the command became, and where. One small row per decided
+// command, so an API retry (the same command id) finds the first outcome however old.
+void RecordOutcome(const events::Envelope& e, int32_t partition, int64_t offset, RowBatch& rows) {
+  if (e.causationid.empty()) return;
+  json outcome = {{"type", e.type},         {"sequence", e.sequence.value()},
+                  {"partition", partition}, {"offset", offset},
+                  {"id", e.id},             {"time", e.time}};
+  if (e.type == events::kCommandRejectedType) {
+    outcome["rejection"] = {{"code", e.data.value("code", "")},
+                            {"reason", e.data.value("reason", "")}};
+  }
+  rows.Put(keys::Key({rows::kOutcome, e.cptsid, e.causationid}), std::move(outcome));
 }
 
 }  // namespace
@@ -202,6 +218,7 @@ Status Projector::RunWorker(Worker& w) {
     ++assigned;
   }
   RowBatch rows(&store_);
+  std::vector<AppliedEvent> applied;  // since the last commit, for on_commit
   Positions uncommitted;           // reached, not committed yet
   ProjectorStats delta_since_commit;
   while (assigned > 0 && !stop_.load()) {
@@ -253,11 +270,13 @@ Status Projector::RunWorker(Worker& w) {
         continue;
       }
       CPTS_RETURN_IF_ERROR(Apply(e, rows));
+      RecordOutcome(e, p, r.offset.value(), rows);
       (*head)->sequence = e.sequence.value();
       (*head)->hash = decoded->hash;
       (*head)->time = e.time;
       (*head)->changed = true;
       ++delta.applied;
+      if (options_.on_commit) applied.push_back({std::move(e), p, r.offset.value()});
     }
     AddStats(delta_since_commit, delta);
     records_read_ += delta.records;
@@ -274,6 +293,7 @@ Status Projector::RunWorker(Worker& w) {
       const bool drop = rows.cached_rows() > options_.cache_rows || assigned == 0;
       CPTS_RETURN_IF_ERROR(CommitWithHeads(w.heads, rows, uncommitted, drop));
       Publish(uncommitted, delta_since_commit);
+      if (options_.on_commit) options_.on_commit(uncommitted, std::exchange(applied, {}));
       uncommitted.clear();
       delta_since_commit = {};
     }
@@ -281,6 +301,7 @@ Status Projector::RunWorker(Worker& w) {
   if (!uncommitted.empty()) {  // stopped between commits
     CPTS_RETURN_IF_ERROR(CommitWithHeads(w.heads, rows, uncommitted));
     Publish(uncommitted, delta_since_commit);
+    if (options_.on_commit) options_.on_commit(uncommitted, std::move(applied));
   }
   return Status::Ok();
 }

@@ -25,6 +25,7 @@
 #include <mutex>
 #include <optional>
 
+#include "events/envelope.h"
 #include "events/log.h"
 #include "events/status.h"
 #include "projections/store.h"
@@ -40,6 +41,14 @@ struct ProjectorStats {
   uint64_t unreadable = 0;       // not a valid event
   uint64_t misrouted = 0;        // a stream in a partition its key does not route to
   uint64_t after_until = 0;      // left out of an as-of build
+};
+
+// An event the projector applied, where it read it. Its data no longer holds the sealed identity
+// block (read models keep it apart: projections/read_models.h).
+struct AppliedEvent {
+  events::Envelope event;
+  int32_t partition = 0;
+  int64_t offset = 0;
 };
 
 struct ProjectorOptions {
@@ -63,6 +72,11 @@ struct ProjectorOptions {
   size_t cache_rows = 50'000;
   // Default: none. Called about once a second from Run's thread while it works.
   std::function<void(uint64_t done, uint64_t total)> progress;
+  // Default: none. Called from a worker thread after each commit, once its rows are readable,
+  // with the positions it committed and the events it applied since the previous commit, in
+  // log order per partition (the daemon's live feed and read-your-writes waits). Never called
+  // concurrently for one partition; may be for two (one per worker).
+  std::function<void(const Positions& committed, std::vector<AppliedEvent> applied)> on_commit;
 };
 
 class Projector {

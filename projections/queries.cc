@@ -251,6 +251,11 @@ Result<json> ReadModels::Cpts(const std::string& cpts) const {
   return CptsRow(*store_.Snapshot(), cpts);
 }
 
+Result<std::optional<json>> ReadModels::CommandOutcome(const std::string& cpts,
+                                                       const std::string& command_id) const {
+  return store_.Snapshot()->Get(Key({rows::kOutcome, cpts, command_id}));
+}
+
 Result<json> ReadModels::Roster(const std::string& cpts, const RosterFilter& filter,
                                 const Page& page) const {
   CPTS_RETURN_IF_ERROR(CheckPage(page));

@@ -73,6 +73,13 @@ class ReadModels {
   Result<nlohmann::json> Campaigns(const std::string& cpts) const;
   Result<nlohmann::json> Campaign(const std::string& cpts, const std::string& campaign_id) const;
 
+  // What the command `command_id` sent to `cpts` became, once its event is applied:
+  // {"type","sequence","partition","offset","id","time"} plus "rejection":{"code","reason"}
+  // when it was refused. Nullopt while no event records it (not decided yet, or decided with
+  // nothing to record: the API tells these apart with the deciders' progress).
+  Result<std::optional<nlohmann::json>> CommandOutcome(const std::string& cpts,
+                                                       const std::string& command_id) const;
+
   // The CPTS indicators, and their roll-up over a region.
   Result<nlohmann::json> Indicators(const std::string& cpts, int64_t clock_ms) const;
   Result<nlohmann::json> RegionIndicators(const std::string& region, int64_t clock_ms) const;

@@ -45,6 +45,7 @@ inline constexpr std::string_view kCampaignDay = "campaign_day";  // .../<cpts>/
 inline constexpr std::string_view kRejections = "rejections";  // rejections/<cpts>
 // identity/<cpts>/<pseudonym>: the latest sealed identity block, or the fact of its erasure.
 inline constexpr std::string_view kIdentity = "identity";
+inline constexpr std::string_view kOutcome = "outcome";  // outcome/<cpts>/<command id>
 }  // namespace rows
 
 // Applies one event (the next of its stream) to the read models. May move event.data into the

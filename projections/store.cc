@@ -487,3 +487,13 @@ Result<std::optional<json>> ProjectionStore::GetMeta(const std::string& name) co
 }
 
 }  // namespace cpts::projections
+
+namespace cpts::projections {
+
+std::optional<uint64_t> ProjectionStore::IntProperty(const std::string& property) const {
+  uint64_t value = 0;
+  if (db_ == nullptr || !db_->GetIntProperty(property, &value)) return std::nullopt;
+  return value;
+}
+
+}  // namespace cpts::projections

@@ -140,6 +140,9 @@ class ProjectionStore {
   // Flushes and, after a bulk load, syncs everything to disk; the store is unusable afterwards.
   Status Close();
 
+  // A RocksDB integer property ("rocksdb.estimate-num-keys"), for metrics; nullopt when unknown.
+  std::optional<uint64_t> IntProperty(const std::string& property) const;
+
  private:
   friend class RowBatch;
   explicit ProjectionStore(StoreOptions options);

@@ -16,6 +16,8 @@ packages=(
   kcat python3 python3-kafka python3-lz4 python3-hl7 curl
   # the real Prometheus server and promtool, for the metrics tests
   prometheus
+  # the HTTP load generator of the API benchmark (bench/api_bench.sh)
+  wrk
 )
 
 missing=()

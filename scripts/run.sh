@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
-# The product's main job, for a newcomer: installs, builds, then sends a demo story of one CPTS
-# as commands to the embedded log under ./data, decides them (the deciders of aggregates/),
-# prints the CPTS's stream, brings the read models up to date (projections/) and prints the
-# CPTS's indicators. Run it again: the same requests meet the rules.
-# (A later milestone turns this into the daemon with its HTTP API.)
+# The product's main job, for a newcomer: installs what is missing, builds cptsd and cpts, then
+# runs cptsd on the embedded log under ./data in demo mode: it fills itself with a simulated life
+# of the seeds' five territories, sent through its own HTTP API, and prints the URLs and one demo
+# token per role. Ctrl-C stops it; run it again to continue where it stopped.
+#   CPTS_DATA_DIR=dir   another data directory (default ./data)
+#   CPTSD_PORT=port     another port (default 8080)
+# Extra arguments go to cptsd (build/bin/cptsd --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
-data="${CPTS_DATA_DIR:-data}"
-build/bin/cpts demo --data-dir "$data" "$@"
-build/bin/cpts project --data-dir "$data"
-build/bin/cpts query indicators --cpts cpts-haut-doubs --data-dir "$data"
-echo "More views: build/bin/cpts query handoff --cpts cpts-haut-doubs --data-dir $data --purpose \"first look\" (patient-level reads are traced; see README.md)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$(nproc)" --target cptsd cpts
+exec build/bin/cptsd --demo --data-dir "${CPTS_DATA_DIR:-data}" --port "${CPTSD_PORT:-8080}" "$@"

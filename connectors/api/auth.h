@@ -106,12 +106,14 @@ Status AddToken(const std::string& path, const TokenEntry& entry);
 Status AuthorizeCommand(const Principal& principal, std::string_view command_type,
                         std::string_view cptsid, const nlohmann::json& data);
 
-// The views: those of `cpts query`, and "audit" (histories, access traces, chain checks).
+// The views: those of `cpts query`, "feed" (a CPTS's live feed of events, which names patients
+// by pseudonym) and "audit" (histories, access traces, chain checks).
 inline constexpr std::string_view kViews[] = {
     "cpts",      "list",       "roster",  "roster-history", "gps", "queue",
     "referrals", "access",     "handoff", "worklist",       "snp", "campaigns",
-    "campaign",  "indicators", "region",  "audit"};
-// Views that return pseudonyms (projections/queries.h): read through PatientReads, traced.
+    "campaign",  "indicators", "region",  "feed",           "audit"};
+// Views that return pseudonyms: read through PatientReads (projections/queries.h) or, for the
+// feed, traced batch by batch.
 bool IsPatientLevelView(std::string_view view);
 
 // Whether `principal` may read `view` for the CPTS `cptsid` (absent for list, region, worklist)

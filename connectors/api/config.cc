@@ -46,7 +46,7 @@ constexpr std::string_view kKafkaProperties = "kafka_properties";
 const std::vector<Setting>& Settings() {
   static const auto* const kSettings = new std::vector<Setting>{
       {"host", &DaemonConfig::host, "Address to listen on (default 127.0.0.1)"},
-      {"port", &DaemonConfig::port, "TCP port (default 8080)", 1, 65535},
+      {"port", &DaemonConfig::port, "TCP port (default 8080; 0: any free port, printed)", 0, 65535},
       {"tls_cert_file", &DaemonConfig::tls_cert_file, "TLS certificate chain (PEM)", 0, 0, true},
       {"tls_key_file", &DaemonConfig::tls_key_file, "TLS private key (PEM)", 0, 0, true},
       {"allow_plain_http_on_network", &DaemonConfig::allow_plain_http_on_network,
@@ -76,6 +76,8 @@ const std::vector<Setting>& Settings() {
        "Longest wait of a read for its position (default 5000)", 0, 60000},
       {"sse_heartbeat_seconds", &DaemonConfig::sse_heartbeat_seconds,
        "Heartbeat of a quiet live feed (default 15)", 1, 300},
+      {"access_log", &DaemonConfig::access_log,
+       "One line per request on stderr (default true; off with demo)"},
       {"demo", &DaemonConfig::demo, "Fill the service with simulated demo data"},
   };
   return *kSettings;

@@ -27,7 +27,7 @@ namespace cpts::api {
 struct DaemonConfig {
   // Listening.
   std::string host = "127.0.0.1";  // Default: loopback only
-  int port = 8080;                 // Default: 8080
+  int port = 8080;                 // Default: 8080; 0 = any free port (cptsd prints it)
   // TLS: both files or neither. Without TLS, cptsd listens on a loopback host only, unless
   // allow_plain_http_on_network (see the check in config.cc for why).
   std::string tls_cert_file;  // Default: none (plain HTTP)
@@ -55,6 +55,9 @@ struct DaemonConfig {
   // How long a read with a position waits for the read models to catch up (read-your-writes).
   int read_your_writes_wait_ms = 5000;  // Default: 5 s; at most 60 s
   int sse_heartbeat_seconds = 15;       // Default: 15 s between comments on a quiet live feed
+  // One line per answered request on stderr (docs/api.md, "Access log"). Off in demo mode,
+  // whose own traffic would bury everything else on the terminal.
+  bool access_log = true;  // Default: true
 
   // Demo mode: cptsd fills itself with simulated data (the README's run command).
   bool demo = false;

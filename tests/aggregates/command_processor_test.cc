@@ -53,6 +53,10 @@ class RacingLog final : public log::Log {
     return inner_.JoinGroup(options, listener);
   }
   size_t MaxRecordBytes() const override { return inner_.MaxRecordBytes(); }
+  Result<std::optional<Offset>> GroupOffset(std::string_view group,
+                                            const log::TopicPartition& tp) override {
+    return inner_.GroupOffset(group, tp);
+  }
 
  private:
   log::Log& inner_;

@@ -642,7 +642,7 @@ std::vector<QueryCase> QueryCases() {
   std::vector<QueryCase> cases;
   const std::vector<std::string> aggregates = {
       "cpts", "roster", "roster-history", "gps", "access", "campaigns", "campaign", "indicators"};
-  const std::vector<std::string> patient = {"queue", "referrals", "handoff", "snp"};
+  const std::vector<std::string> patient = {"queue", "referrals", "handoff", "snp", "feed"};
   for (const std::string& view : aggregates) {
     for (const std::string& cpts : {kCpts, kOtherCpts}) {
       cases.push_back({Dashboard(), view, cpts, none, true, false});
@@ -654,12 +654,14 @@ std::vector<QueryCase> QueryCases() {
     }
   }
   for (const std::string& view : patient) {
+    // The feed opens no identity, whoever reads it: it carries pseudonyms only.
+    const bool identities = view != "feed";
     cases.push_back({Dashboard(), view, kCpts, none, false, false});
     cases.push_back({Hospital(), view, kCpts, none, false, false});
     cases.push_back({Professional(), view, kCpts, none, false, false});
     cases.push_back({Auditor(), view, kCpts, none, true, false});
-    cases.push_back({Admin(), view, kCpts, none, true, true});
-    cases.push_back({Coordinator(), view, kCpts, none, true, true});
+    cases.push_back({Admin(), view, kCpts, none, true, identities});
+    cases.push_back({Coordinator(), view, kCpts, none, true, identities});
     cases.push_back({Coordinator(), view, kOtherCpts, none, false, false});
     cases.push_back({Coordinator(), view, none, none, false, false});
   }
@@ -715,6 +717,10 @@ TEST(AuthorizeQuery, ARefusalSaysWhatTheRoleMayRead) {
   EXPECT_EQ(AuthorizeQuery(Coordinator(), "queue", kOtherCpts, std::nullopt).message(),
             "A coordinator token reads the views of its CPTS cpts-haut-doubs only (and list and "
             "region), not another's.");
+  EXPECT_EQ(AuthorizeQuery(Professional(), "feed", kCpts, std::nullopt).message(),
+            "A professional token reads its own worklist and aggregates (cpts, list, roster, "
+            "roster-history, gps, access, campaigns, campaign, indicators, region); feed is not "
+            "among them.");
   EXPECT_EQ(AuthorizeQuery(Professional(), "worklist", std::nullopt, kOtherRpps).message(),
             "A professional token reads its own worklist (" + kRpps + ") only.");
 }
@@ -725,7 +731,7 @@ TEST(IsPatientLevelView, NamesTheViewsThatReturnPseudonyms) {
     if (IsPatientLevelView(view)) patient.emplace_back(view);
   }
   EXPECT_EQ(patient,
-            (std::vector<std::string>{"queue", "referrals", "handoff", "worklist", "snp"}));
+            (std::vector<std::string>{"queue", "referrals", "handoff", "worklist", "snp", "feed"}));
 }
 
 }  // namespace

@@ -103,19 +103,19 @@ TEST_F(DaemonConfigTest, BooleanFlagsAndVariablesAreRead) {
 
 TEST_F(DaemonConfigTest, AnOutOfRangePortNamesItsSource) {
   EXPECT_EQ(Error(LoadDaemonConfig({}, {{"CPTSD_PORT", "70000"}})),
-            "port 70000 (from CPTSD_PORT) is out of range 1-65535");
-  EXPECT_EQ(Error(LoadDaemonConfig(Parse({"--port", "0"}), {})),
-            "port 0 (from --port) is out of range 1-65535");
+            "port 70000 (from CPTSD_PORT) is out of range 0-65535");
+  EXPECT_EQ(Error(LoadDaemonConfig(Parse({"--port", "-1"}), {})),
+            "port -1 (from --port) is out of range 0-65535");
   const std::string file = WriteFile("cptsd.json", R"({"port": 70000})");
   EXPECT_EQ(Error(LoadDaemonConfig({.config_file = file}, {})),
-            "port 70000 (from " + file + ") is out of range 1-65535");
+            "port 70000 (from " + file + ") is out of range 0-65535");
 }
 
 TEST_F(DaemonConfigTest, TextThatIsNoIntegerIsRefused) {
   EXPECT_EQ(Error(LoadDaemonConfig({}, {{"CPTSD_MAX_BODY_BYTES", "1MiB"}})),
             "max_body_bytes \"1MiB\" (from CPTSD_MAX_BODY_BYTES) must be an integer");
   EXPECT_EQ(Error(LoadDaemonConfig({}, {{"CPTSD_PORT", "99999999999999999999999"}})),
-            "port \"99999999999999999999999\" (from CPTSD_PORT) is out of range 1-65535");
+            "port \"99999999999999999999999\" (from CPTSD_PORT) is out of range 0-65535");
 }
 
 TEST_F(DaemonConfigTest, TheReadYourWritesWaitIsBoundedToAMinute) {

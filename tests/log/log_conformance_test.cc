@@ -448,6 +448,50 @@ TEST_P(LogConformanceTest, APartitionMovesOnlyAfterItsOwnerCommittedInTheRevocat
                                  << " records its predecessor had committed";
 }
 
+TEST_P(LogConformanceTest, AGroupsCommittedOffsetsAreReadableFromOutsideTheGroup) {
+  env_->CreateTopic(topic_, 3);
+  ASSERT_TRUE(log().Append(topic_, logtest::MakeRecords(30, 9)).ok());
+  const std::string group = topic_ + "-group";
+  auto before = log().GroupOffset(group, {topic_, Partition(1)});
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  EXPECT_FALSE(before->has_value()) << "a group that never committed has no offset";
+
+  RecordingListener listener;
+  auto member = log().JoinGroup({group, {topic_}}, &listener);
+  ASSERT_TRUE(member.ok()) << member.status().ToString();
+  ASSERT_TRUE(logtest::PollUntil(**member, 30).ok());
+  const std::vector<std::pair<TopicPartition, Offset>> commits = {
+      {{topic_, Partition(0)}, Offset(4)}, {{topic_, Partition(1)}, Offset(7)}};
+  ASSERT_TRUE((*member)->Commit(commits).ok());
+  std::map<int, std::optional<int64_t>> seen;
+  for (int p = 0; p < 3; ++p) {
+    auto offset = log().GroupOffset(group, {topic_, Partition(p)});
+    ASSERT_TRUE(offset.ok()) << offset.status().ToString();
+    seen[p] = offset->has_value() ? std::optional<int64_t>((*offset)->value()) : std::nullopt;
+  }
+  EXPECT_EQ(seen, (std::map<int, std::optional<int64_t>>{{0, 4}, {1, 7}, {2, std::nullopt}}));
+  // Reading joined nothing: the member still owns every partition, and its next commit shows.
+  EXPECT_EQ(listener.owned.size(), 3u);
+  ASSERT_TRUE((*member)->Poll(milliseconds(100), 10).ok());
+  EXPECT_EQ((*member)->Assignment().size(), 3u);
+  ASSERT_TRUE((*member)->Commit({{{topic_, Partition(1)}, Offset(9)}}).ok());
+  auto later = log().GroupOffset(group, {topic_, Partition(1)});
+  ASSERT_TRUE(later.ok()) << later.status().ToString();
+  ASSERT_TRUE(later->has_value());
+  EXPECT_EQ((*later)->value(), 9);
+  // Another group's progress is its own.
+  auto other = log().GroupOffset(group + "-other", {topic_, Partition(1)});
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_FALSE(other->has_value());
+  ASSERT_TRUE((*member)->Close().ok());
+}
+
+TEST_P(LogConformanceTest, AGroupOffsetOfAPartitionOutOfRangeIsRefused) {
+  env_->CreateTopic(topic_, 2);
+  EXPECT_FALSE(log().GroupOffset("some-group", {topic_, Partition(2)}).ok());
+  EXPECT_FALSE(log().GroupOffset("", {topic_, Partition(0)}).ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(BothLogs, LogConformanceTest, ::testing::Values("embedded", "kafka"),
                          [](const auto& info) { return info.param; });
 
