@@ -5,6 +5,8 @@
 #include <netdb.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -525,6 +527,11 @@ class HttpServer::Impl : public httplib::Server {
         }
         continue;
       }
+      // httplib writes a response's head and body separately: without TCP_NODELAY, Nagle's
+      // algorithm holds the body until the client's delayed ACK (40 ms) on every kept-alive
+      // request after the first (measured: 44 ms p50 with wrk, 1 ms with curl).
+      const int one = 1;
+      (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // best effort
       std::lock_guard lock(mu_);
       if (connections_ >= options_.max_connections) {
         if (reject_queue_.size() < kMaxRejectQueue) {
