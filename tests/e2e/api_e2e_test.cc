@@ -33,12 +33,12 @@
 namespace cpts::e2e {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using api::RouteDoc;
 using api::RouteDocs;
 using api::RouteGroup;
 using nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::Not;
 using namespace std::chrono_literals;
 
 // The CPTS the suite sets up (registered, two members); the other one scopes coordinators.
@@ -64,7 +64,9 @@ void PrintTo(LogKind kind, std::ostream* out) {
 }
 
 json Identity(const std::string& family) {
-  return {{"family_name", family}, {"given_names", "Camille"}, {"birth_date", "1948-05-17"},
+  return {{"family_name", family},
+          {"given_names", "Camille"},
+          {"birth_date", "1948-05-17"},
           {"phone", "+33 3 81 00 00 00"}};
 }
 
@@ -86,7 +88,9 @@ json DischargeData(const std::string& id, const std::string& movement, const std
 }
 
 json RegisterData(const std::string& name) {
-  return {{"name", name}, {"territory", {"25462", "25411"}}, {"population", 68000},
+  return {{"name", name},
+          {"territory", {"25462", "25411"}},
+          {"population", 68000},
           {"region", kRegion}};
 }
 
@@ -123,16 +127,15 @@ class CptsdE2eTest : public ::testing::TestWithParam<LogKind> {
     Cluster& c = *cluster_;
     const std::string dir = c.dir.path();
     CPTS_RETURN_IF_ERROR(GenerateSecretsFile(dir + "/secrets.json"));
-    auto tokens = MakeTokensFile(
-        dir + "/tokens.json",
-        {{"root", "admin"},
-         {"claire", "coordinator", "cptsid", kCpts},
-         {"victor", "coordinator", "cptsid", kOtherCpts},
-         {"ch-pontarlier", "hospital", "finess", kHospital},
-         {"dr-bourgeois", "professional", "professional", kGp},
-         {"nurse-martin", "professional", "professional", kNurse},
-         {"wallboard", "dashboard"},
-         {"cnil", "auditor"}});
+    auto tokens = MakeTokensFile(dir + "/tokens.json",
+                                 {{"root", "admin"},
+                                  {"claire", "coordinator", "cptsid", kCpts},
+                                  {"victor", "coordinator", "cptsid", kOtherCpts},
+                                  {"ch-pontarlier", "hospital", "finess", kHospital},
+                                  {"dr-bourgeois", "professional", "professional", kGp},
+                                  {"nurse-martin", "professional", "professional", kNurse},
+                                  {"wallboard", "dashboard"},
+                                  {"cnil", "auditor"}});
     if (!tokens.ok()) return tokens.status();
     c.tokens = std::move(*tokens);
 
@@ -157,9 +160,9 @@ class CptsdE2eTest : public ::testing::TestWithParam<LogKind> {
       c.broker = std::move(*broker);
       // An empty fetch waits fetch.wait.max.ms on the test broker (500 ms by default): the
       // followers would idle between records.
-      common.insert(common.end(), {"--kafka", c.broker->bootstrap(), "--kafka-property",
-                                   "fetch.wait.max.ms=10", "--kafka-property",
-                                   "reconnect.backoff.max.ms=500"});
+      common.insert(common.end(),
+                    {"--kafka", c.broker->bootstrap(), "--kafka-property", "fetch.wait.max.ms=10",
+                     "--kafka-property", "reconnect.backoff.max.ms=500"});
     }
     for (int i = 0; i < instances; ++i) {
       std::vector<std::string> args = common;
@@ -173,7 +176,7 @@ class CptsdE2eTest : public ::testing::TestWithParam<LogKind> {
     // OperationalEndpointsAnswerWithoutAToken; the other tests go on (a command not decided in
     // time answers 202 and SendCommand follows it up).
     for (const auto& cptsd : c.cptsd) {
-      Reply ready = WaitForStatus(cptsd->url() + "/readyz", 200, 30s);
+      Reply ready = WaitForStatus(cptsd->url() + "/readyz", 200, 60s);
       if (ready.status != 200) {
         std::fprintf(stderr, "e2e: %s never ready: %s\n", cptsd->url().c_str(),
                      ready.Show().c_str());
@@ -191,14 +194,27 @@ class CptsdE2eTest : public ::testing::TestWithParam<LogKind> {
     const std::vector<Step> steps = {
         {"root", kCpts, "cpts.register", RegisterData("CPTS du Haut-Doubs")},
         {"root", kOtherCpts, "cpts.register", RegisterData("CPTS de Vesoul")},
-        {"claire", kCpts, "membership.join",
-         {{"member_id", kGp}, {"member_kind", "professional"},
-          {"profession", "general_practitioner"}, {"practice_mode", "maison_de_sante"},
-          {"commune", "25462"}, {"display_name", "Dr Claire Bourgeois"}}},
-        {"claire", kCpts, "membership.join",
-         {{"member_id", kNurse}, {"member_kind", "professional"}, {"profession", "nurse"},
-          {"practice_mode", "alone"}, {"commune", "25411"}, {"display_name", "Martin"}}},
-        {"dr-bourgeois", kCpts, "access.declare_capacity",
+        {"claire",
+         kCpts,
+         "membership.join",
+         {{"member_id", kGp},
+          {"member_kind", "professional"},
+          {"profession", "general_practitioner"},
+          {"practice_mode", "maison_de_sante"},
+          {"commune", "25462"},
+          {"display_name", "Dr Claire Bourgeois"}}},
+        {"claire",
+         kCpts,
+         "membership.join",
+         {{"member_id", kNurse},
+          {"member_kind", "professional"},
+          {"profession", "nurse"},
+          {"practice_mode", "alone"},
+          {"commune", "25411"},
+          {"display_name", "Martin"}}},
+        {"dr-bourgeois",
+         kCpts,
+         "access.declare_capacity",
          {{"gp", kGp}, {"new_patients_capacity", 100}}},
     };
     for (const Step& step : steps) {
@@ -235,9 +251,8 @@ class CptsdE2eTest : public ::testing::TestWithParam<LogKind> {
 
   // Sends a command to the writer. A 202 (not decided within the wait: a rebalance on Kafka) is
   // followed up on the outcome route until decided. Records the answer's position.
-  static Reply SendCommand(const std::string& who, const std::string& cpts,
-                           const std::string& type, const json& data,
-                           const std::vector<std::string>& headers = {},
+  static Reply SendCommand(const std::string& who, const std::string& cpts, const std::string& type,
+                           const json& data, const std::vector<std::string>& headers = {},
                            const std::string& base_url = {}) {
     const std::string base = base_url.empty() ? WriterUrl() : base_url;
     Reply r = Curl("POST", base + "/v1/cpts/" + cpts + "/commands/" + type,
@@ -350,11 +365,16 @@ TEST_P(CptsdE2eTest, OperationalEndpointsAnswerWithoutAToken) {
         test::RunAndCapture({"promtool", "check", "metrics"}, 30s, metrics.body);
     EXPECT_TRUE(lint.ok()) << lint.status().message();
   }
-  // The writer decided and appended the suite's set-up commands.
-  Reply metrics = Curl("GET", WriterUrl() + "/metrics");
-  EXPECT_THAT(metrics.body, HasSubstr("cpts_projection_lag_records{"));
-  Reply reader_metrics = Curl("GET", ReaderUrl() + "/metrics");
-  EXPECT_THAT(reader_metrics.body, HasSubstr("cpts_events_appended_total{"));
+  // The suite's set-up commands were decided (on Kafka, by whichever cptsd owns the CPTS's
+  // partition) and their events applied by every cptsd's projector.
+  std::string all;
+  for (const auto& cptsd : cluster_->cptsd) {
+    Reply metrics = Curl("GET", cptsd->url() + "/metrics");
+    EXPECT_THAT(metrics.body, HasSubstr("cpts_events_appended_total{"));
+    EXPECT_THAT(metrics.body, HasSubstr("cpts_projection_lag_records{"));
+    all += metrics.body;
+  }
+  EXPECT_THAT(all, HasSubstr("cpts_commands_total{"));
 }
 
 // ---- commands ----
@@ -374,12 +394,18 @@ TEST_P(CptsdE2eTest, EveryCommandTypeAnswersWithItsOutcome) {
   sent.insert("cpts.register");
 
   accept("claire", "cpts.sign_aci",
-         {{"signed_on", "2026-03-02"}, {"starts_on", "2026-04-01"}, {"ends_on", "2031-03-31"},
-          {"cpam_signatory", "CPAM du Doubs"}, {"ars_signatory", "ARS Bourgogne-Franche-Comté"}},
+         {{"signed_on", "2026-03-02"},
+          {"starts_on", "2026-04-01"},
+          {"ends_on", "2031-03-31"},
+          {"cpam_signatory", "CPAM du Doubs"},
+          {"ars_signatory", "ARS Bourgogne-Franche-Comté"}},
          "fr.cpts.cpts.aci_signed.v1");
-  const json join = {{"member_id", kOtherGp}, {"member_kind", "professional"},
-                     {"profession", "general_practitioner"}, {"practice_mode", "group"},
-                     {"commune", "25462"}, {"display_name", "Dr Autre"}};
+  const json join = {{"member_id", kOtherGp},
+                     {"member_kind", "professional"},
+                     {"profession", "general_practitioner"},
+                     {"practice_mode", "group"},
+                     {"commune", "25462"},
+                     {"display_name", "Dr Autre"}};
   accept("claire", "membership.join", join, "fr.cpts.membership.member_joined.v1");
   // Joining again while a member: accepted, nothing changes.
   Reply again = SendCommand("claire", kCpts, "membership.join", join);
@@ -393,8 +419,11 @@ TEST_P(CptsdE2eTest, EveryCommandTypeAnswersWithItsOutcome) {
 
   // Access to a médecin traitant: Carla is referred, declined, referred again, accepted,
   // assigned; Denis registers and withdraws.
-  const json carla = {{"patient_ins", kCarlaNir}, {"age_band", "70-79"}, {"ald", true},
-                      {"c2s", false}, {"commune", "25411"},
+  const json carla = {{"patient_ins", kCarlaNir},
+                      {"age_band", "70-79"},
+                      {"ald", true},
+                      {"c2s", false},
+                      {"commune", "25411"},
                       {"registered_at", "2026-11-02T09:30:00+01:00"},
                       {"identity", Identity("Carla")}};
   accept("claire", "access.register_patient", carla, "fr.cpts.access.patient_registered.v2");
@@ -402,8 +431,7 @@ TEST_P(CptsdE2eTest, EveryCommandTypeAnswersWithItsOutcome) {
          {{"referral_id", "REF-C1"}, {"patient_ins", kCarlaNir}, {"gp", kGp}},
          "fr.cpts.access.referral_issued.v1");
   accept("dr-bourgeois", "access.decline_referral",
-         {{"referral_id", "REF-C1"}, {"reason", "other"}},
-         "fr.cpts.access.referral_declined.v1");
+         {{"referral_id", "REF-C1"}, {"reason", "other"}}, "fr.cpts.access.referral_declined.v1");
   accept("claire", "access.issue_referral",
          {{"referral_id", "REF-C2"}, {"patient_ins", kCarlaNir}, {"gp", kGp}},
          "fr.cpts.access.referral_issued.v1");
@@ -422,26 +450,27 @@ TEST_P(CptsdE2eTest, EveryCommandTypeAnswersWithItsOutcome) {
 
   // Ville-hôpital: an admission (sent twice, as hospitals do), a discharge followed up to the
   // end, another cancelled.
-  const json admission = {{"finess", kHospital}, {"movement_id", "MVT-C0"},
+  const json admission = {{"finess", kHospital},  {"movement_id", "MVT-C0"},
                           {"visit_id", "VIS-C0"}, {"patient_ins", kCarlaNir},
-                          {"unit", "CARDIO"}, {"admitted_at", "2026-11-18T10:12:00+01:00"},
+                          {"unit", "CARDIO"},     {"admitted_at", "2026-11-18T10:12:00+01:00"},
                           {"commune", "25411"}};
-  accept("ch-pontarlier", "stay.notify_admission", admission,
-         "fr.cpts.stay.admission_notified.v1");
+  accept("ch-pontarlier", "stay.notify_admission", admission, "fr.cpts.stay.admission_notified.v1");
   Reply repeated = SendCommand("ch-pontarlier", kCpts, "stay.notify_admission", admission);
   EXPECT_EQ(repeated.status, 200) << repeated.Show();
   EXPECT_EQ(repeated.json["outcome"], "unchanged") << repeated.Show();
   accept("ch-pontarlier", "discharge.notify", DischargeData("DIS-C1", "MVT-C1", kCarlaNir),
          "fr.cpts.discharge.notified.v1");
   accept("claire", "followup.assign",
-         {{"followup_id", "FU-C1"}, {"discharge_id", "DIS-C1"}, {"professional", kNurse},
+         {{"followup_id", "FU-C1"},
+          {"discharge_id", "DIS-C1"},
+          {"professional", kNurse},
           {"need", "home_nursing"}},
          "fr.cpts.followup.assigned.v1");
   accept("nurse-martin", "followup.acknowledge", {{"followup_id", "FU-C1"}},
          "fr.cpts.followup.acknowledged.v1");
   // Twice: a rejection conflicting with the state, 409, recorded as an event too.
-  Reply twice = SendCommand("nurse-martin", kCpts, "followup.acknowledge",
-                            {{"followup_id", "FU-C1"}});
+  Reply twice =
+      SendCommand("nurse-martin", kCpts, "followup.acknowledge", {{"followup_id", "FU-C1"}});
   EXPECT_EQ(twice.status, 409) << twice.Show();
   EXPECT_EQ(twice.ErrorCode(), "already_acknowledged") << twice.Show();
   EXPECT_EQ(twice.json["outcome"], "rejected") << twice.Show();
@@ -458,36 +487,44 @@ TEST_P(CptsdE2eTest, EveryCommandTypeAnswersWithItsOutcome) {
          "fr.cpts.discharge.cancelled.v1");
 
   // Unscheduled care: one request given care, one redirected.
-  const json request = {{"request_id", "SNP-C1"}, {"patient_ins", kCarlaNir},
+  const json request = {{"request_id", "SNP-C1"},
+                        {"patient_ins", kCarlaNir},
                         {"received_at", "2026-11-22T08:00:00+01:00"},
-                        {"motive", "fever for two days"}, {"commune", "25411"}};
+                        {"motive", "fever for two days"},
+                        {"commune", "25411"}};
   accept("claire", "snp.receive_request", request, "fr.cpts.snp.request_received.v1");
-  accept("dr-bourgeois", "snp.offer_slot",
-         {{"request_id", "SNP-C1"}, {"professional", kGp},
-          {"slot_at", "2026-11-22T17:30:00+01:00"}},
-         "fr.cpts.snp.slot_offered.v1");
-  accept("dr-bourgeois", "snp.give_care",
-         {{"request_id", "SNP-C1"}, {"professional", kGp},
-          {"given_at", "2026-11-22T17:40:00+01:00"}},
-         "fr.cpts.snp.care_given.v1");
+  accept(
+      "dr-bourgeois", "snp.offer_slot",
+      {{"request_id", "SNP-C1"}, {"professional", kGp}, {"slot_at", "2026-11-22T17:30:00+01:00"}},
+      "fr.cpts.snp.slot_offered.v1");
+  accept(
+      "dr-bourgeois", "snp.give_care",
+      {{"request_id", "SNP-C1"}, {"professional", kGp}, {"given_at", "2026-11-22T17:40:00+01:00"}},
+      "fr.cpts.snp.care_given.v1");
   json request2 = request;
   request2["request_id"] = "SNP-C2";
   accept("claire", "snp.receive_request", request2, "fr.cpts.snp.request_received.v1");
   accept("claire", "snp.redirect",
-         {{"request_id", "SNP-C2"}, {"redirected_to", "sos_medecins"},
+         {{"request_id", "SNP-C2"},
+          {"redirected_to", "sos_medecins"},
           {"redirected_at", "2026-11-22T08:20:00+01:00"}},
          "fr.cpts.snp.request_redirected.v1");
 
   // Prevention.
   accept("claire", "prevention.launch_campaign",
-         {{"campaign_id", "CAMP-C"}, {"theme", "breast_cancer"}, {"title", "Octobre rose"},
+         {{"campaign_id", "CAMP-C"},
+          {"theme", "breast_cancer"},
+          {"title", "Octobre rose"},
           {"target_population", 12000},
           {"sites", {{{"site_id", "S1"}, {"name", "MSP Pontarlier"}, {"commune", "25462"}}}},
-          {"partners", {"CPAM du Doubs"}}, {"starts_on", "2026-10-01"},
+          {"partners", {"CPAM du Doubs"}},
+          {"starts_on", "2026-10-01"},
           {"ends_on", "2026-10-31"}},
          "fr.cpts.prevention.campaign_launched.v1");
   accept("dr-bourgeois", "prevention.record_participation",
-         {{"campaign_id", "CAMP-C"}, {"site_id", "S1"}, {"professional", kGp},
+         {{"campaign_id", "CAMP-C"},
+          {"site_id", "S1"},
+          {"professional", kGp},
           {"participated_at", "2026-10-12T11:00:00+02:00"}},
          "fr.cpts.prevention.participation_recorded.v1");
   accept("claire", "prevention.close_campaign", {{"campaign_id", "CAMP-C"}},
@@ -511,8 +548,8 @@ TEST_P(CptsdE2eTest, EveryCommandTypeAnswersWithItsOutcome) {
 
 TEST_P(CptsdE2eTest, RejectionsAnswer409Or422WithTheDecidersReason) {
   // Refers to something that does not exist: 422.
-  Reply unknown = SendCommand("claire", kCpts, "access.accept_referral",
-                              {{"referral_id", "REF-NOWHERE"}});
+  Reply unknown =
+      SendCommand("claire", kCpts, "access.accept_referral", {{"referral_id", "REF-NOWHERE"}});
   EXPECT_EQ(unknown.status, 422) << unknown.Show();
   EXPECT_EQ(unknown.ErrorCode(), "unknown_referral") << unknown.Show();
   EXPECT_THAT(unknown.ErrorMessage(), HasSubstr("REF-NOWHERE"));
@@ -523,8 +560,8 @@ TEST_P(CptsdE2eTest, RejectionsAnswer409Or422WithTheDecidersReason) {
   EXPECT_EQ(registered.status, 409) << registered.Show();
   EXPECT_EQ(registered.ErrorCode(), "already_registered") << registered.Show();
   // A CPTS nobody registered: 422.
-  Reply unregistered = SendCommand("root", "cpts-nowhere", "membership.leave",
-                                   {{"member_id", kGp}});
+  Reply unregistered =
+      SendCommand("root", "cpts-nowhere", "membership.leave", {{"member_id", kGp}});
   EXPECT_EQ(unregistered.status, 422) << unregistered.Show();
   EXPECT_EQ(unregistered.ErrorCode(), "unknown_cpts") << unregistered.Show();
 }
@@ -559,22 +596,24 @@ TEST_P(CptsdE2eTest, TheOutcomeRouteAnswersWhatACommandBecame) {
 // ---- queries ----
 
 TEST_P(CptsdE2eTest, EveryQueryRouteAnswersWithFiltersAndPages) {
-  Accepted("ch-pontarlier", kCpts, "discharge.notify",
-           DischargeData("DIS-Q1", "MVT-Q1", kEmmaNir));
+  Accepted("ch-pontarlier", kCpts, "discharge.notify", DischargeData("DIS-Q1", "MVT-Q1", kEmmaNir));
   Accepted("claire", kCpts, "followup.assign",
-           {{"followup_id", "FU-Q1"}, {"discharge_id", "DIS-Q1"}, {"professional", kNurse},
+           {{"followup_id", "FU-Q1"},
+            {"discharge_id", "DIS-Q1"},
+            {"professional", kNurse},
             {"need", "home_nursing"}});
   Accepted("claire", kCpts, "prevention.launch_campaign",
-           {{"campaign_id", "CAMP-Q"}, {"theme", "breast_cancer"}, {"title", "Octobre rose"},
+           {{"campaign_id", "CAMP-Q"},
+            {"theme", "breast_cancer"},
+            {"title", "Octobre rose"},
             {"target_population", 1000},
             {"sites", {{{"site_id", "S1"}, {"name", "MSP"}, {"commune", "25462"}}}},
-            {"partners", {"CPAM du Doubs"}}, {"starts_on", "2026-10-01"},
+            {"partners", {"CPAM du Doubs"}},
+            {"starts_on", "2026-10-01"},
             {"ends_on", "2026-10-31"}});
 
-  const std::map<std::string, std::string> params = {{"cpts", kCpts},
-                                                     {"professional", kNurse},
-                                                     {"region", kRegion},
-                                                     {"campaign", "CAMP-Q"}};
+  const std::map<std::string, std::string> params = {
+      {"cpts", kCpts}, {"professional", kNurse}, {"region", kRegion}, {"campaign", "CAMP-Q"}};
   int routes = 0;
   for (const RouteDoc* doc : RouteDocs(RouteGroup::kQueries)) {
     if (doc->method != "GET" || doc->pattern.find(":command_id") != std::string::npos) continue;
@@ -610,8 +649,7 @@ TEST_P(CptsdE2eTest, EveryQueryRouteAnswersWithFiltersAndPages) {
   // A coordinator opens identities in its CPTS; the NIR itself is never shown.
   EXPECT_THAT(handoff.body, HasSubstr("Quelmaroux"));
   EXPECT_THAT(handoff.body, Not(HasSubstr(kEmmaNir)));
-  Reply other_hospital =
-      Get("claire", "/v1/cpts/" + kCpts + "/handoff?finess=" + kOtherHospital);
+  Reply other_hospital = Get("claire", "/v1/cpts/" + kCpts + "/handoff?finess=" + kOtherHospital);
   EXPECT_THAT(other_hospital.body, Not(HasSubstr("DIS-Q1")));
   Reply worklist = Get("nurse-martin", "/v1/professionals/" + kNurse + "/worklist");
   ASSERT_EQ(worklist.status, 200) << worklist.Show();
@@ -637,9 +675,8 @@ TEST_P(CptsdE2eTest, AWriteIsReadWithItsPositionThroughTheOtherInstance) {
   EXPECT_THAT(read.body, HasSubstr("DIS-RYW"));
 
   // A position no write reached: the read waits its bound, then 504.
-  Reply beyond =
-      Curl("GET", ReaderUrl() + "/v1/cpts/" + kCpts + "/handoff?position=0:999999999",
-           {.token = Token("claire")});
+  Reply beyond = Curl("GET", ReaderUrl() + "/v1/cpts/" + kCpts + "/handoff?position=0:999999999",
+                      {.token = Token("claire")});
   EXPECT_EQ(beyond.status, 504) << beyond.Show();
   EXPECT_EQ(beyond.ErrorCode(), "timed_out") << beyond.Show();
 }
@@ -679,9 +716,9 @@ TEST_P(CptsdE2eTest, AHospitalNotifiesItsOwnDischargesOnlyAndReadsAggregates) {
   // A discharge another hospital notified: the decider alone knows whose it is (forbidden, 403).
   Accepted("root", kCpts, "discharge.notify",
            DischargeData("DIS-H3", "MVT-H3", kAliceNir, kOtherHospital));
-  Reply cancel = SendCommand("ch-pontarlier", kCpts, "discharge.cancel",
-                             {{"discharge_id", "DIS-H3"}, {"movement_id", "MVT-H3"},
-                              {"reason", "A13"}});
+  Reply cancel =
+      SendCommand("ch-pontarlier", kCpts, "discharge.cancel",
+                  {{"discharge_id", "DIS-H3"}, {"movement_id", "MVT-H3"}, {"reason", "A13"}});
   EXPECT_EQ(cancel.status, 403) << cancel.Show();
   EXPECT_EQ(cancel.ErrorCode(), "forbidden") << cancel.Show();
   Accepted("ch-pontarlier", kCpts, "discharge.cancel",
@@ -703,19 +740,25 @@ TEST_P(CptsdE2eTest, AHospitalNotifiesItsOwnDischargesOnlyAndReadsAggregates) {
 
 TEST_P(CptsdE2eTest, ACoordinatorActsAndReadsInItsOwnCptsOnly) {
   Accepted("claire", kCpts, "snp.receive_request",
-           {{"request_id", "SNP-K1"}, {"patient_ins", kAliceNir},
-            {"received_at", "2026-11-22T08:00:00+01:00"}, {"motive", "fièvre"},
+           {{"request_id", "SNP-K1"},
+            {"patient_ins", kAliceNir},
+            {"received_at", "2026-11-22T08:00:00+01:00"},
+            {"motive", "fièvre"},
             {"commune", "25411"}});
   Reply elsewhere = SendCommand("claire", kOtherCpts, "snp.receive_request",
-                                {{"request_id", "SNP-K2"}, {"patient_ins", kAliceNir},
+                                {{"request_id", "SNP-K2"},
+                                 {"patient_ins", kAliceNir},
                                  {"received_at", "2026-11-22T08:00:00+01:00"},
-                                 {"motive", "fièvre"}, {"commune", "25411"}});
+                                 {"motive", "fièvre"},
+                                 {"commune", "25411"}});
   EXPECT_EQ(elsewhere.status, 403) << elsewhere.Show();
   EXPECT_THAT(elsewhere.body, Not(HasSubstr(kAliceNir)));
   // The other CPTS's coordinator may.
   Accepted("victor", kOtherCpts, "snp.receive_request",
-           {{"request_id", "SNP-K2"}, {"patient_ins", kAliceNir},
-            {"received_at", "2026-11-22T08:00:00+01:00"}, {"motive", "fièvre"},
+           {{"request_id", "SNP-K2"},
+            {"patient_ins", kAliceNir},
+            {"received_at", "2026-11-22T08:00:00+01:00"},
+            {"motive", "fièvre"},
             {"commune", "25411"}});
 
   for (const std::string view : {"queue", "snp", "handoff", "referrals", "roster", "gps"}) {
@@ -736,7 +779,9 @@ TEST_P(CptsdE2eTest, AProfessionalReadsItsOwnWorklistAndActsForItself) {
   Accepted("ch-pontarlier", kCpts, "discharge.notify",
            DischargeData("DIS-P1", "MVT-P1", kBrunoNir));
   Accepted("claire", kCpts, "followup.assign",
-           {{"followup_id", "FU-P1"}, {"discharge_id", "DIS-P1"}, {"professional", kNurse},
+           {{"followup_id", "FU-P1"},
+            {"discharge_id", "DIS-P1"},
+            {"professional", kNurse},
             {"need", "home_nursing"}});
 
   Reply own = Get("nurse-martin", "/v1/professionals/" + kNurse + "/worklist");
@@ -751,8 +796,8 @@ TEST_P(CptsdE2eTest, AProfessionalReadsItsOwnWorklistAndActsForItself) {
   EXPECT_EQ(Get("dr-bourgeois", "/v1/cpts/" + kCpts + "/handoff").status, 403);
 
   // A follow-up assigned to someone else: the decider's word (forbidden, 403).
-  Reply not_mine = SendCommand("dr-bourgeois", kCpts, "followup.acknowledge",
-                               {{"followup_id", "FU-P1"}});
+  Reply not_mine =
+      SendCommand("dr-bourgeois", kCpts, "followup.acknowledge", {{"followup_id", "FU-P1"}});
   EXPECT_EQ(not_mine.status, 403) << not_mine.Show();
   Accepted("nurse-martin", kCpts, "followup.acknowledge", {{"followup_id", "FU-P1"}});
   // Capacity for someone else: refused before the log.
@@ -765,10 +810,13 @@ TEST_P(CptsdE2eTest, ADashboardReadsAggregatesOnly) {
   const std::map<std::string, std::string> params = {
       {"cpts", kCpts}, {"professional", kNurse}, {"region", kRegion}, {"campaign", "CAMP-D"}};
   Accepted("claire", kCpts, "prevention.launch_campaign",
-           {{"campaign_id", "CAMP-D"}, {"theme", "breast_cancer"}, {"title", "Dépistage"},
+           {{"campaign_id", "CAMP-D"},
+            {"theme", "breast_cancer"},
+            {"title", "Dépistage"},
             {"target_population", 1000},
             {"sites", {{{"site_id", "S1"}, {"name", "MSP"}, {"commune", "25462"}}}},
-            {"partners", {"CPAM du Doubs"}}, {"starts_on", "2026-10-01"},
+            {"partners", {"CPAM du Doubs"}},
+            {"starts_on", "2026-10-01"},
             {"ends_on", "2026-10-31"}});
   int aggregates = 0, patient_level = 0;
   for (const RouteDoc* doc : RouteDocs(RouteGroup::kQueries)) {
@@ -784,8 +832,8 @@ TEST_P(CptsdE2eTest, ADashboardReadsAggregatesOnly) {
   Reply feed = Curl("GET", ReaderUrl() + "/v1/cpts/" + kCpts + "/feed",
                     {.token = Token("wallboard"), .max_time = 10s});
   EXPECT_EQ(feed.status, 403) << feed.Show();
-  Reply command = SendCommand("wallboard", kCpts, "prevention.close_campaign",
-                              {{"campaign_id", "CAMP-D"}});
+  Reply command =
+      SendCommand("wallboard", kCpts, "prevention.close_campaign", {{"campaign_id", "CAMP-D"}});
   EXPECT_EQ(command.status, 403) << command.Show();
 }
 
@@ -793,7 +841,9 @@ TEST_P(CptsdE2eTest, AnAuditorReadsEverythingWithoutIdentitiesAndSendsNothing) {
   Accepted("ch-pontarlier", kCpts, "discharge.notify",
            DischargeData("DIS-A1", "MVT-A1", kBrunoNir));
   Accepted("claire", kCpts, "followup.assign",
-           {{"followup_id", "FU-A1"}, {"discharge_id", "DIS-A1"}, {"professional", kNurse},
+           {{"followup_id", "FU-A1"},
+            {"discharge_id", "DIS-A1"},
+            {"professional", kNurse},
             {"need", "home_nursing"}});
   for (const std::string& path :
        {"/v1/cpts/" + kCpts + "/handoff", "/v1/cpts/" + kCpts + "/queue",
@@ -811,9 +861,12 @@ TEST_P(CptsdE2eTest, AnAuditorReadsEverythingWithoutIdentitiesAndSendsNothing) {
 
 TEST_P(CptsdE2eTest, AnAdminMayDoAnythingAnywhere) {
   Accepted("root", kOtherCpts, "membership.join",
-           {{"member_id", kGp}, {"member_kind", "professional"},
-            {"profession", "general_practitioner"}, {"practice_mode", "maison_de_sante"},
-            {"commune", "70550"}, {"display_name", "Dr Claire Bourgeois"}});
+           {{"member_id", kGp},
+            {"member_kind", "professional"},
+            {"profession", "general_practitioner"},
+            {"practice_mode", "maison_de_sante"},
+            {"commune", "70550"},
+            {"display_name", "Dr Claire Bourgeois"}});
   EXPECT_EQ(Get("root", "/v1/cpts/" + kOtherCpts + "/roster").status, 200);
   EXPECT_EQ(Get("root", "/v1/professionals/" + kNurse + "/worklist").status, 200);
   EXPECT_EQ(Get("root", "/v1/cpts/" + kCpts + "/queue").status, 200);
@@ -832,8 +885,10 @@ TEST_P(CptsdE2eTest, BadInputIs400NamingTheFieldAndNeverEchoesANir) {
   json bad_nir = DischargeData("DIS-B1", "MVT-B1", kBadNir);
   json bad_finess = DischargeData("DIS-B2", "MVT-B2", kAliceNir, "250000453");
   json bad_rpps = {{"gp", "rpps:10001234566"}, {"new_patients_capacity", 3}};
-  json bad_followup = {{"followup_id", "FU-B"}, {"discharge_id", "DIS-B"},
-                       {"professional", "rpps:123"}, {"need", "home_nursing"}};
+  json bad_followup = {{"followup_id", "FU-B"},
+                       {"discharge_id", "DIS-B"},
+                       {"professional", "rpps:123"},
+                       {"need", "home_nursing"}};
   json bad_identity = DischargeData("DIS-B3", "MVT-B3", kAliceNir);
   bad_identity["identity"]["birth_date"] = "1948-13-45";
   const std::vector<Case> cases = {
@@ -867,12 +922,15 @@ TEST_P(CptsdE2eTest, BadInputIs400NamingTheFieldAndNeverEchoesANir) {
 
   // Not JSON at all: 415.
   Reply text = Curl("POST", CommandUrl(kCpts, "membership.leave"),
-                    {.token = Token("root"), .body = "member_id=x", .json_body = false,
+                    {.token = Token("root"),
+                     .body = "member_id=x",
+                     .json_body = false,
                      .headers = {"Content-Type: text/plain"}});
   EXPECT_EQ(text.status, 415) << text.Show();
   // A malformed Idempotency-Key.
   Reply key = Curl("POST", CommandUrl(kCpts, "membership.leave"),
-                   {.token = Token("root"), .body = unknown_field.dump(),
+                   {.token = Token("root"),
+                    .body = unknown_field.dump(),
                     .headers = {"Idempotency-Key: " + std::string(200, 'k')}});
   EXPECT_EQ(key.status, 400) << key.Show();
 
@@ -914,8 +972,8 @@ TEST_P(CptsdE2eTest, AnIdempotentRetryGetsTheFirstOutcomeAndOneEventExists) {
   const std::string cpts = "cpts-e2e-idempotency";
   Accepted("root", cpts, "cpts.register", RegisterData("CPTS idempotente"));
   const std::vector<std::string> key = {"Idempotency-Key: hl7-MSG00042"};
-  const json first = Accepted("root", cpts, "discharge.notify",
-                              DischargeData("DIS-I1", "MVT-I1", kAliceNir), key);
+  const json first =
+      Accepted("root", cpts, "discharge.notify", DischargeData("DIS-I1", "MVT-I1", kAliceNir), key);
   ASSERT_TRUE(first.is_object());
   // The retry, through the other instance on Kafka: the same command, the first outcome.
   for (const std::string& base : {ReaderUrl(), WriterUrl()}) {
@@ -947,8 +1005,8 @@ TEST_P(CptsdE2eTest, AnIdempotentRetryGetsTheFirstOutcomeAndOneEventExists) {
 
   // A rejection is an outcome too: the retry gets the same one.
   const std::vector<std::string> key2 = {"Idempotency-Key: retry-of-a-rejection"};
-  Reply rejected = SendCommand("root", cpts, "access.accept_referral",
-                               {{"referral_id", "REF-NONE"}}, key2);
+  Reply rejected =
+      SendCommand("root", cpts, "access.accept_referral", {{"referral_id", "REF-NONE"}}, key2);
   EXPECT_EQ(rejected.status, 422) << rejected.Show();
   Reply rejected_again = SendCommand("root", cpts, "access.accept_referral",
                                      {{"referral_id", "REF-NONE"}}, key2, ReaderUrl());
@@ -979,9 +1037,9 @@ TEST_P(CptsdE2eTest, TheFeedResumesAfterAReconnectWithLastEventId) {
     EXPECT_THAT(e.data, Not(HasSubstr("Quelmaroux")));  // never a sealed or clear identity
   }
   EXPECT_EQ(kinds, (std::vector<std::string>{"event", "handoff", "handoff"}));
-  EXPECT_EQ(types, (std::vector<std::string>{"fr.cpts.cpts.registered.v1",
-                                             "fr.cpts.discharge.notified.v1",
-                                             "fr.cpts.discharge.notified.v1"}));
+  EXPECT_EQ(types,
+            (std::vector<std::string>{"fr.cpts.cpts.registered.v1", "fr.cpts.discharge.notified.v1",
+                                      "fr.cpts.discharge.notified.v1"}));
   const std::string last_id = events->back().id;
   ASSERT_FALSE(last_id.empty());
   EXPECT_EQ(std::stoll(events->at(1).id), std::stoll(events->at(0).id) + 1);
@@ -989,9 +1047,9 @@ TEST_P(CptsdE2eTest, TheFeedResumesAfterAReconnectWithLastEventId) {
   // While disconnected, more happens.
   const json f3 = Accepted("ch-pontarlier", cpts, "discharge.notify",
                            DischargeData("DIS-F3", "MVT-F3", kAliceNir));
-  const json f4 = Accepted("ch-pontarlier", cpts, "discharge.cancel",
-                           {{"discharge_id", "DIS-F3"}, {"movement_id", "MVT-F3"},
-                            {"reason", "A13"}});
+  const json f4 =
+      Accepted("ch-pontarlier", cpts, "discharge.cancel",
+               {{"discharge_id", "DIS-F3"}, {"movement_id", "MVT-F3"}, {"reason", "A13"}});
 
   // Reconnect (to the other cptsd on Kafka) with the last id: exactly the events after it.
   auto resumed = SseClient::Open(ReaderUrl() + path, Token("root"), last_id);

@@ -65,8 +65,8 @@ Result<std::unique_ptr<CptsdProcess>> CptsdProcess::Start(const std::vector<std:
   Result<std::string> line = Status::Internal("not started");
   Result<std::unique_ptr<test::ChildProcess>> child = Status::Internal("not started");
   for (int attempt = 0; attempt < 3; ++attempt) {
-    std::vector<std::string> argv = {test::BinaryPath("cptsd"), "--host", "127.0.0.1",
-                                     "--port", std::to_string(FreeLoopbackPort())};
+    std::vector<std::string> argv = {test::BinaryPath("cptsd"), "--host", "127.0.0.1", "--port",
+                                     std::to_string(FreeLoopbackPort())};
     argv.insert(argv.end(), args.begin(), args.end());
     child = test::ChildProcess::Spawn(argv);
     if (!child.ok()) return child.status();
@@ -161,9 +161,10 @@ Reply Curl(const std::string& method, const std::string& url, const RequestOptio
   const std::string header_file = stem + ".headers";
   const std::string body_file = stem + ".body";
 
-  std::vector<std::string> argv = {"curl", "-sS", "-X", method, "-D", header_file, "-o",
-                                   body_file, "-w", "%{http_code}", "--max-time",
-                                   std::to_string(options.max_time.count())};
+  std::vector<std::string> argv = {
+      "curl", "-sS",          "-X",         method,
+      "-D",   header_file,    "-o",         body_file,
+      "-w",   "%{http_code}", "--max-time", std::to_string(options.max_time.count())};
   if (!options.token.empty()) {
     argv.insert(argv.end(), {"-H", "Authorization: Bearer " + options.token});
   }
@@ -206,11 +207,12 @@ Reply WaitForStatus(const std::string& url, int status, std::chrono::millisecond
 
 // ---- SSE ----
 
-Result<std::unique_ptr<SseClient>> SseClient::Open(const std::string& url, const std::string& token,
-                                                   const std::optional<std::string>& last_event_id) {
+Result<std::unique_ptr<SseClient>> SseClient::Open(
+    const std::string& url, const std::string& token,
+    const std::optional<std::string>& last_event_id) {
   // -N: no buffering, each event is printed as it arrives. --max-time bounds a forgotten client.
-  std::vector<std::string> argv = {"curl", "-sS", "-N", "--max-time", "120", "-H",
-                                   "Authorization: Bearer " + token};
+  std::vector<std::string> argv = {
+      "curl", "-sS", "-N", "--max-time", "120", "-H", "Authorization: Bearer " + token};
   if (last_event_id) argv.insert(argv.end(), {"-H", "Last-Event-ID: " + *last_event_id});
   argv.push_back(url);
   auto child = test::ChildProcess::Spawn(argv);
@@ -243,9 +245,8 @@ Result<std::vector<SseEvent>> SseClient::Next(size_t count, std::chrono::millise
     auto line = curl_->ReadLine(left);
     if (!line.ok()) {
       if (line.status().code() == StatusCode::kTimedOut) continue;  // the deadline check above
-      return line.status().WithContext("the feed ended after " +
-                                       std::to_string(events.size()) + " of " +
-                                       std::to_string(count) + " events");
+      return line.status().WithContext("the feed ended after " + std::to_string(events.size()) +
+                                       " of " + std::to_string(count) + " events");
     }
     std::string text = *line;
     if (!text.empty() && text.back() == '\r') text.pop_back();

@@ -97,8 +97,8 @@ Reply Curl(const std::string& method, const std::string& url, const RequestOptio
 struct SseEvent {
   std::string id;
   std::string event;
-  std::string data;       // the data lines joined with '\n'
-  nlohmann::json json;    // data parsed
+  std::string data;     // the data lines joined with '\n'
+  nlohmann::json json;  // data parsed
 };
 
 class SseClient {
@@ -122,7 +122,7 @@ class SseClient {
 struct TokenSpec {
   std::string name;
   std::string role;
-  std::string scope_key;    // "cptsid", "finess", "professional", or empty
+  std::string scope_key;  // "cptsid", "finess", "professional", or empty
   std::string scope_value;
 };
 

@@ -33,8 +33,10 @@ TEST(PrometheusE2eTest, PrometheusScrapesCptsdAndFindsTheProjectsMetrics) {
 
   // Traffic for each family: an accepted command, a rejected one, a query.
   const std::string commands = (*cptsd)->url() + "/v1/cpts/cpts-haut-doubs/commands/";
-  const json registration = {{"name", "CPTS du Haut-Doubs"}, {"territory", {"25462"}},
-                             {"population", 68000}, {"region", "27"}};
+  const json registration = {{"name", "CPTS du Haut-Doubs"},
+                             {"territory", {"25462"}},
+                             {"population", 68000},
+                             {"region", "27"}};
   Reply accepted = Curl("POST", commands + "cpts.register",
                         {.token = tokens->at("root"), .body = registration.dump()});
   ASSERT_EQ(accepted.status, 201) << accepted.Show();
@@ -88,8 +90,7 @@ TEST(PrometheusE2eTest, PrometheusScrapesCptsdAndFindsTheProjectsMetrics) {
   ASSERT_FALSE(http.is_null()) << "no cpts_http_request_duration_seconds for the roster route";
   EXPECT_EQ(http[0]["metric"]["job"], "cptsd");
   EXPECT_EQ(http[0]["metric"]["method"], "GET");
-  json accepted_series =
-      find("cpts_commands_total{type=\"cpts.register\",outcome=\"accepted\"}");
+  json accepted_series = find("cpts_commands_total{type=\"cpts.register\",outcome=\"accepted\"}");
   ASSERT_FALSE(accepted_series.is_null()) << "no accepted cpts.register in cpts_commands_total";
   EXPECT_EQ(accepted_series[0]["value"][1], "1");
   json rejected_series = find("cpts_commands_total{type=\"cpts.register\",outcome=\"rejected\"}");
