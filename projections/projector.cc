@@ -269,14 +269,22 @@ Status Projector::RunWorker(Worker& w) {
         ++delta.conflicts;
         continue;
       }
-      CPTS_RETURN_IF_ERROR(Apply(e, rows));
+      // Apply moves the event's data into rows (no copy on a rebuild's hot path): what needs
+      // the data afterwards takes it first. The live feed's copy leaves the sealed identity out:
+      // it lives in its own row only (read_models.h).
       RecordOutcome(e, p, r.offset.value(), rows);
+      std::optional<events::Envelope> for_feed;
+      if (options_.on_commit) {
+        for_feed = e;
+        for_feed->data.erase("identity");
+      }
+      CPTS_RETURN_IF_ERROR(Apply(e, rows));
       (*head)->sequence = e.sequence.value();
       (*head)->hash = decoded->hash;
       (*head)->time = e.time;
       (*head)->changed = true;
       ++delta.applied;
-      if (options_.on_commit) applied.push_back({std::move(e), p, r.offset.value()});
+      if (for_feed) applied.push_back({std::move(*for_feed), p, r.offset.value()});
     }
     AddStats(delta_since_commit, delta);
     records_read_ += delta.records;

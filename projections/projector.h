@@ -43,8 +43,8 @@ struct ProjectorStats {
   uint64_t after_until = 0;      // left out of an as-of build
 };
 
-// An event the projector applied, where it read it. Its data no longer holds the sealed identity
-// block (read models keep it apart: projections/read_models.h).
+// An event the projector applied, where it read it. Its data holds no sealed identity block (read
+// models keep it apart: projections/read_models.h).
 struct AppliedEvent {
   events::Envelope event;
   int32_t partition = 0;

@@ -3,7 +3,10 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <chrono>
 #include <filesystem>
+#include <ctime>
+#include <fstream>
 #include <sstream>
 
 #include "connectors/health_secrets.h"
@@ -15,9 +18,36 @@ namespace {
 // Enough for about half an hour at the demo's rate; the scenario is endless, provisioning reads
 // ahead this far to know every actor's token.
 constexpr int64_t kDemoCommands = 200'000;
-// Commands per second: fast enough to fill the views within a minute, slow enough to leave the
-// two cores to the person trying the API.
-constexpr double kDemoRate = 150;
+// Commands per second: fills the views within a minute, leaves the two cores to the person
+// trying the API, and keeps the simulated clock near the wall clock for a while (see demo.h).
+constexpr double kDemoRate = 40;
+// How far before the first run the simulated clock starts.
+constexpr int64_t kDemoHistoryDays = 60;
+
+// The scenario's start: read from <data-dir>/demo-scenario.json, or fixed there now (a start
+// 60 days ago, 07:00 UTC: a Paris morning) so that provisioning and every later run agree.
+Result<std::string> DemoStart(const std::string& data_dir) {
+  const std::string path = data_dir + "/demo-scenario.json";
+  if (std::ifstream in(path); in) {
+    const nlohmann::json saved = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (!saved.is_object() || !saved.contains("start") || !saved["start"].is_string()) {
+      return Status::InvalidArgument(path + " is not {\"start\": \"<RFC 3339 time>\"}; delete it "
+                                     "with demo-credentials.json to start the demo afresh");
+    }
+    return saved["start"].get<std::string>();
+  }
+  const std::time_t then = std::chrono::system_clock::to_time_t(
+      std::chrono::system_clock::now() - std::chrono::days(kDemoHistoryDays));
+  std::tm utc{};
+  gmtime_r(&then, &utc);
+  char date[16];
+  std::strftime(date, sizeof date, "%Y-%m-%d", &utc);
+  const std::string start = std::string(date) + "T07:00:00Z";
+  std::ofstream out(path);
+  out << nlohmann::json{{"start", start}}.dump() << "\n";
+  if (!out.flush()) return Status::IoError("cannot write " + path);
+  return start;
+}
 
 // The first actor of `prefix` in the credentials ("coordinator:cpts-haut-doubs:").
 std::pair<std::string, std::string> FirstActor(const Credentials& credentials,
@@ -44,8 +74,11 @@ Result<DemoFiles> PrepareDemo(DaemonConfig& config) {
   if (config.tokens_file.empty()) config.tokens_file = config.data_dir + "/tokens.json";
   DemoFiles files{.credentials_file = config.data_dir + "/demo-credentials.json",
                   .commands = kDemoCommands};
+  Result<std::string> start = DemoStart(config.data_dir);
+  if (!start.ok()) return start.status();
+  files.start = *start;
   if (!std::filesystem::exists(files.credentials_file)) {
-    Result<aggregates::ScenarioOptions> scenario = SimulationScenario({});
+    Result<aggregates::ScenarioOptions> scenario = SimulationScenario({}, 1, files.start);
     if (!scenario.ok()) return scenario.status();
     std::fprintf(stderr, "cptsd --demo: making one token per simulated sender...\n");
     Result<ProvisionReport> report = ProvisionCredentials(
@@ -101,6 +134,7 @@ DemoTraffic::DemoTraffic(const DemoFiles& files, std::string base_url) {
   options.credentials = files.credentials;
   options.rate = kDemoRate;
   options.commands = files.commands;
+  options.start = files.start;
   options.stop = &stop_;
   options.progress_interval_seconds = 30;
   options.progress = [](const SimulateProgress& p) {

@@ -5,8 +5,13 @@
 //
 //   PrepareDemo   before Daemon::Open: creates the data directory, the secrets file and, on
 //                 the first run, the demo tokens and their credentials file (clear tokens, 0600,
-//                 <data-dir>/demo-credentials.json). A second run reuses them: the same tokens
+//                 <data-dir>/demo-credentials.json) and the scenario's start
+//                 (<data-dir>/demo-scenario.json). A second run reuses them: the same tokens
 //                 keep working and the simulation continues where its idempotency keys left off.
+// Dates: the scenario's clock runs much faster than the wall clock (about a simulated day every
+// 10 s at the demo's rate). It starts 60 days before the first run, so the first views look
+// like today's work (some follow-ups overdue, others pending) and the clock reaches today after
+// about ten minutes; later data is dated ahead of the wall clock.
 //   DemoTraffic   after Start: sends the simulated commands through the HTTP API, like any
 //                 client, on a thread of its own, until stopped.
 // Never on real data: the demo's tokens are written in clear in the data directory.
@@ -26,6 +31,7 @@ struct DemoFiles {
   std::string credentials_file;  // <data-dir>/demo-credentials.json
   Credentials credentials;
   int64_t commands = 0;  // how many commands the simulation sends in all
+  std::string start;     // the simulated clock's start, fixed at the first run
 };
 
 // Fills in config.secrets_file and config.tokens_file when empty (files in the data directory)

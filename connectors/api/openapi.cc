@@ -244,7 +244,7 @@ json HeaderParameter(std::string_view name, std::string_view description, json s
           {"schema", std::move(schema)}};
 }
 
-constexpr std::string_view kInsPattern = "^[12378][0-9]{4}(2A|2B|[0-9]{2})[0-9]{6}$";
+constexpr std::string_view kInsPattern = "^[1-478][0-9]{4}(2[AaBb]|[0-9]{2})[0-9]{8}$";
 
 // The JSON Schema of a command field (events/catalogue.h FieldKind), as the API takes it.
 json FieldSchema(const events::FieldSpec& f) {
@@ -281,14 +281,17 @@ json FieldSchema(const events::FieldSpec& f) {
     case events::FieldKind::kAdeli:
       return {{"type", "string"}, {"pattern", "^[0-9]{9}$"}, {"description", "ADELI (Luhn)."}};
     case events::FieldKind::kFiness:
-      return {{"type", "string"}, {"pattern", "^[0-9A-Z]{9}$"}, {"description", "FINESS (Luhn)."}};
+      return {{"type", "string"},
+              {"pattern", "^(2A|2B|[0-9]{2})[0-9]{7}$"},
+              {"description", "FINESS (Luhn)."}};
     case events::FieldKind::kInseeCommune:
       return commune;
     case events::FieldKind::kInseeCommuneList:
       return list(commune);
     case events::FieldKind::kMemberId:
       return {{"type", "string"},
-              {"pattern", "^(rpps:[0-9]{11}|adeli:[0-9]{9}|finess:[0-9A-Z]{9}|siren:[0-9]{9})$"}};
+              {"pattern",
+               "^(rpps:[0-9]{11}|adeli:[0-9]{9}|finess:(2A|2B|[0-9]{2})[0-9]{7}|siren:[0-9]{9})$"}};
     case events::FieldKind::kProfessionalId:
       return {{"type", "string"}, {"pattern", "^(rpps:[0-9]{11}|adeli:[0-9]{9})$"}};
     case events::FieldKind::kPatientPseudonym:

@@ -443,9 +443,10 @@ const std::vector<std::string>& DefaultSimulatedCpts() {
 }
 
 Result<aggregates::ScenarioOptions> SimulationScenario(const std::vector<std::string>& cpts,
-                                                       uint64_t seed) {
+                                                       uint64_t seed, const std::string& start) {
   aggregates::ScenarioOptions options;
   options.seed = seed;
+  if (!start.empty()) options.start = start;
   options.clear_patients = true;
   // The catalogue's ids, from a scenario of its full size.
   Result<aggregates::Scenario> catalogue = aggregates::Scenario::Create(options);
@@ -611,7 +612,7 @@ Result<SimulateProgress> Simulate(const SimulateOptions& options) {
     }
   }
   Result<aggregates::ScenarioOptions> scenario_options =
-      SimulationScenario(options.cpts, options.seed);
+      SimulationScenario(options.cpts, options.seed, options.start);
   if (!scenario_options.ok()) return scenario_options.status();
   Result<aggregates::Scenario> scenario = aggregates::Scenario::Create(*scenario_options);
   if (!scenario.ok()) return scenario.status();

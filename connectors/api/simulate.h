@@ -51,8 +51,10 @@ const std::vector<std::string>& DefaultSimulatedCpts();
 // The scenario a simulation of `cpts` plays (empty: DefaultSimulatedCpts()): clear patients,
 // the given seed, and enough of the catalogue to hold them. InvalidArgument naming a CPTS the
 // scenario does not have (with the ones it has). Provisioning and simulating must use the same.
+// `start`: the simulated clock's start (RFC 3339); empty: the scenario's default (2026-01-05).
 Result<aggregates::ScenarioOptions> SimulationScenario(const std::vector<std::string>& cpts,
-                                                       uint64_t seed = 1);
+                                                       uint64_t seed = 1,
+                                                       const std::string& start = {});
 
 // actor -> clear bearer token.
 using Credentials = std::map<std::string, std::string>;
@@ -103,6 +105,7 @@ struct SimulateOptions {
   Credentials credentials;                    // actor -> token (LoadCredentials)
   std::vector<std::string> cpts;              // Default: empty = DefaultSimulatedCpts()
   uint64_t seed = 1;                          // the scenario's; Default: 1, as provisioned
+  std::string start;  // the scenario's clock start; Default: empty = the scenario's, as provisioned
   double rate = 50;                           // commands/s; 0 = as fast as answered. Default: 50
   int64_t commands = 0;           // stop after this many commands; 0 = no limit. Default: 0
   double duration_seconds = 0;    // stop sending after this long; 0 = no limit. Default: 0
