@@ -1,5 +1,7 @@
 #include "connectors/api/auth.h"
 
+#include "connectors/api/private_file.h"
+
 #include <fcntl.h>
 #include <sodium.h>
 #include <sys/stat.h>
@@ -180,39 +182,6 @@ Result<json> LoadDocument(const std::string& path) {
   Result<std::string> text = ReadTokensFile(path);
   if (!text.ok()) return text.status();
   return events::ParseStrictJson(*text, "the tokens file " + path);
-}
-
-Status WriteAtomically(const std::string& path, const std::string& text) {
-  std::string temp = path + ".tmp-XXXXXX";
-  const int fd = ::mkstemp(temp.data());  // mode 0600
-  if (fd < 0) {
-    return Status::IoError("cannot create a file beside the tokens file " + path + ": " +
-                           std::strerror(errno));
-  }
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  const bool ok = done == text.size() && ::fchmod(fd, 0600) == 0 && ::fsync(fd) == 0;
-  const int err = errno;
-  ::close(fd);
-  if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
-    const int rename_err = ok ? errno : err;
-    ::unlink(temp.c_str());
-    return Status::IoError("cannot write the tokens file " + path + ": " +
-                           std::strerror(rename_err));
-  }
-  // The rename is durable once the directory is.
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  const int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    (void)::fsync(dir_fd);  // best effort: the file itself is complete either way
-    ::close(dir_fd);
-  }
-  return Status::Ok();
 }
 
 json EntryJson(const TokenEntry& entry) {
@@ -445,7 +414,7 @@ Status AddToken(const std::string& path, const TokenEntry& entry) {
   const size_t index = document["tokens"].size();
   CPTS_RETURN_IF_ERROR(ValidateTokenEntry(entry, index).WithContext("the tokens file " + path));
   document["tokens"].push_back(EntryJson(entry));
-  return WriteAtomically(path, document.dump(2) + "\n");
+  return WritePrivateFileAtomically(path, document.dump(2) + "\n", "tokens file");
 }
 
 bool IsPatientLevelView(std::string_view view) {

@@ -1,5 +1,7 @@
 #include "connectors/api/simulate.h"
 
+#include "connectors/api/private_file.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,31 +34,6 @@ using Clock = std::chrono::steady_clock;
 // ---------------------------------------------------------------------------------------------
 // Files.
 
-Status WriteFileAtomically(const std::string& path, const std::string& text, const char* what) {
-  std::string temp = path + ".tmp-XXXXXX";
-  const int fd = ::mkstemp(temp.data());  // mode 0600
-  if (fd < 0) {
-    return Status::IoError(std::string("cannot create a file beside the ") + what + " " + path +
-                           ": " + std::strerror(errno));
-  }
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  const bool ok = done == text.size() && ::fchmod(fd, 0600) == 0 && ::fsync(fd) == 0;
-  const int err = errno;
-  ::close(fd);
-  if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
-    const int rename_err = ok ? errno : err;
-    ::unlink(temp.c_str());
-    return Status::IoError(std::string("cannot write the ") + what + " " + path + ": " +
-                           std::strerror(rename_err));
-  }
-  return Status::Ok();
-}
 
 json EntryJson(const TokenEntry& entry) {
   const Principal& p = entry.principal;
@@ -553,8 +530,8 @@ Result<ProvisionReport> ProvisionCredentials(const std::string& tokens_file,
     return valid.status();
   }
   CPTS_RETURN_IF_ERROR(
-      WriteFileAtomically(tokens_file, document.dump(2) + "\n", "tokens file"));
-  CPTS_RETURN_IF_ERROR(WriteFileAtomically(credentials_file, json(credentials).dump(2) + "\n",
+      WritePrivateFileAtomically(tokens_file, document.dump(2) + "\n", "tokens file"));
+  CPTS_RETURN_IF_ERROR(WritePrivateFileAtomically(credentials_file, json(credentials).dump(2) + "\n",
                                            "credentials file"));
   return report;
 }

@@ -167,6 +167,12 @@ TEST_F(DaemonTest, SigtermStopsCleanlyAndARestartKeepsEverything) {
   EXPECT_EQ(cpts.body.value("name", ""), "CPTS du Haut-Doubs") << cpts.body.dump();
 }
 
+json PharmacistJoins(const std::string& rpps, size_t i) {
+  return {{"member_id", "rpps:" + rpps},         {"member_kind", "professional"},
+          {"profession", "pharmacist"},          {"practice_mode", "group"},
+          {"commune", "25462"},                  {"display_name", "Pharmacie " + std::to_string(i)}};
+}
+
 // Every command answered 201 before a kill -9 has its event exactly once after the restart:
 // retried with its Idempotency-Key, each gets its first outcome back, and the stream holds one
 // event per command, gapless.
@@ -190,12 +196,7 @@ TEST_F(DaemonTest, KillNineLosesNothingAcknowledgedAndDoublesNothing) {
   for (size_t i = 0; i < rpps.size(); ++i) {
     const std::string key = "join-" + std::to_string(i);
     const Answer a = Curl("POST", base + "membership.join", admin_,
-                          json{{"member_id", "rpps:" + rpps[i]},
-                               {"member_kind", "professional"},
-                               {"profession", "pharmacist"},
-                               {"practice_mode", "group"},
-                               {"commune", "25462"},
-                               {"display_name", "Pharmacie " + std::to_string(i)}},
+                          PharmacistJoins(rpps[i], i),
                           {"Idempotency-Key: " + key});
     if (a.status == 201) acknowledged[key] = a.body;
   }
@@ -211,12 +212,7 @@ TEST_F(DaemonTest, KillNineLosesNothingAcknowledgedAndDoublesNothing) {
     const std::string key = "join-" + std::to_string(i);
     if (!acknowledged.contains(key)) continue;
     const Answer retry = Curl("POST", base2 + "membership.join", admin_,
-                              json{{"member_id", "rpps:" + rpps[i]},
-                                   {"member_kind", "professional"},
-                                   {"profession", "pharmacist"},
-                                   {"practice_mode", "group"},
-                                   {"commune", "25462"},
-                                   {"display_name", "Pharmacie " + std::to_string(i)}},
+                              PharmacistJoins(rpps[i], i),
                               {"Idempotency-Key: " + key});
     EXPECT_EQ(retry.status, 201) << retry.body.dump();
     EXPECT_EQ(retry.body["event"], acknowledged[key]["event"]) << key;
