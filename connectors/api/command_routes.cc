@@ -382,7 +382,12 @@ Response PostCommand(Shared& shared, const std::string& type, const Request& req
     Result<std::optional<json>> row =
         projections::ReadModels(*context.store).CommandOutcome(cpts, command.command_id);
     if (!row.ok()) return ErrorResponse(row.status());
-    if (row->has_value()) return OutcomeResponse(command.command_id, **row);
+    if (row->has_value()) {
+      // Marked as a replay (the name Stripe's API made common), so a client can tell it apart.
+      Response replay = OutcomeResponse(command.command_id, **row);
+      replay.headers.emplace_back("Idempotent-Replayed", "true");
+      return replay;
+    }
     // Otherwise the command is appended (again): the deciders skip a command id already
     // decided, so a retry of a command still in flight, or decided with nothing to record,
     // changes nothing and gets the first outcome.

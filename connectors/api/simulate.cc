@@ -203,6 +203,9 @@ class Simulation {
     }
     httplib::Client client(options_.url);
     client.set_keep_alive(true);
+    // httplib writes a request's head and body separately: without TCP_NODELAY every POST
+    // waits 40 ms for the server's delayed ACK (Nagle).
+    client.set_tcp_nodelay(true);
     client.set_connection_timeout(5, 0);
     // Longer than the API's own wait for a decision (10 s), which then answers 202.
     client.set_read_timeout(30, 0);
@@ -213,7 +216,9 @@ class Simulation {
       if (!Take(&item)) break;
       {
         std::lock_guard lock(mu_);
-        slot = slots_++;
+        // Replays (a rerun's commands answered from their first outcome) take no slot: the rate
+        // paces new commands, so a rerun catches up at once and then goes on at the rate.
+        slot = slots_++ - replayed_;
       }
       if (options_.rate > 0) {
         const auto due = start_ + std::chrono::duration_cast<Clock::duration>(
@@ -251,6 +256,10 @@ class Simulation {
       httplib::Result result = client.Post(path, headers, body, "application/json");
       const double ms = std::chrono::duration<double, std::milli>(Clock::now() - begin).count();
       const bool retryable = !result || result->status == 503;
+      if (result && result->get_header_value("Idempotent-Replayed") == "true") {
+        std::lock_guard lock(mu_);
+        ++replayed_;
+      }
       if (!retryable || attempt >= options_.max_retries || Stopped()) {
         Record(ms, result ? Classify(client, command, *result, &error)
                           : Fail("cannot reach " + options_.url + " (" + httplib::to_string(result.error()) +
@@ -396,6 +405,7 @@ class Simulation {
   std::map<std::string, std::deque<Queued>> queues_;
   std::set<std::string> busy_;  // CPTS with a command in flight
   int64_t queued_ = 0, generated_ = 0, slots_ = 0;
+  int64_t replayed_ = 0;  // answers marked Idempotent-Replayed: slots given back
   bool generation_done_ = false;
   int active_senders_ = 0;
   bool started_ = false;

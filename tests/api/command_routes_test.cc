@@ -375,6 +375,8 @@ TEST_F(CommandRoutesTest, ARetryWithTheSameIdempotencyKeyGetsTheFirstOutcomeWith
   ASSERT_EQ(retry.status, 201) << retry.body;
   EXPECT_EQ(retry.Json()["command_id"], first.Json()["command_id"]);
   EXPECT_EQ(retry.Json()["event"], first.Json()["event"]);
+  EXPECT_EQ(first.headers.count("idempotent-replayed"), 0u);
+  EXPECT_EQ(retry.headers["idempotent-replayed"], "true");
   EXPECT_EQ(p_.EventCount(), events);
   EXPECT_EQ(first.Json()["command_id"],
             IdempotentCommandId("coordinator:" + kCpts + ":claire", "join-gp-2026-11-22"));
