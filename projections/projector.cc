@@ -59,7 +59,7 @@ void RecordOutcome(const events::Envelope& e, int32_t partition, int64_t offset,
     outcome["rejection"] = {{"code", e.data.value("code", "")},
                             {"reason", e.data.value("reason", "")}};
   }
-  rows.Put(keys::Key({rows::kOutcome, e.cptsid, e.causationid}), std::move(outcome));
+  rows.PutUncached(keys::Key({rows::kOutcome, e.cptsid, e.causationid}), outcome);
 }
 
 }  // namespace

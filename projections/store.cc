@@ -247,6 +247,12 @@ void RowBatch::Put(const std::string& key, json value) {
   MarkChanged(entry);
 }
 
+void RowBatch::PutUncached(std::string key, const json& value) {
+  std::string bytes;
+  AppendRow(bytes, value);
+  uncached_.emplace_back(std::move(key), std::move(bytes));
+}
+
 void RowBatch::Erase(const std::string& key) {
   Entry& entry = *cache_.try_emplace(key).first;
   entry.second.value = nullptr;
@@ -268,6 +274,9 @@ Status RowBatch::Write(const Positions& positions, bool drop) {
   std::sort(changed_.begin(), changed_.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   rocksdb::WriteBatch batch;
+  std::sort(uncached_.begin(), uncached_.end());
+  for (const auto& [key, bytes] : uncached_) batch.Put(key, bytes);  // first: a cached Put wins
+  uncached_.clear();
   std::string bytes;
   for (const auto& [key, entry] : changed_) {
     Cached& c = entry->second;

@@ -70,6 +70,10 @@ class RowBatch {
   Result<nlohmann::json*> Edit(const std::string& key);
   // Replaces (or creates) the row.
   void Put(const std::string& key, nlohmann::json value);
+  // Writes a row that this batch never reads back (a command's outcome): encoded at once and
+  // kept out of the cache, where one such row per event would push out the hot rows. A Put of
+  // the same key in this batch wins over it.
+  void PutUncached(std::string key, const nlohmann::json& value);
   void Erase(const std::string& key);
 
   // Writes the changed rows and `positions` (merged into the stored ones) in one WriteBatch.
@@ -96,6 +100,7 @@ class RowBatch {
   // The changed entries of cache_ and their keys (a node-based map: pointers survive
   // rehashing), so Commit needs no second lookup and sorts without going through the entries.
   std::vector<std::pair<std::string_view, Entry*>> changed_;
+  std::vector<std::pair<std::string, std::string>> uncached_;  // key, encoded row
 };
 
 // A consistent view of the store for queries: every read sees the same moment.
