@@ -295,7 +295,8 @@ Status Projector::RunWorker(Worker& w) {
         --assigned;
       }
     }
-    if (options_.commit_every_batch || rows.cached_rows() > options_.cache_rows || assigned == 0) {
+    if (options_.commit_every_batch ||
+        rows.cached_rows() + rows.uncached_rows() > options_.cache_rows || assigned == 0) {
       // Past its budget the cache is dropped; so it is after the last commit, as the worker
       // is done with it.
       const bool drop = rows.cached_rows() > options_.cache_rows || assigned == 0;

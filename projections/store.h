@@ -80,6 +80,8 @@ class RowBatch {
   Status Commit(const Positions& positions);
   // Cached rows; the owner commits with CommitAndDropCache when it grows past its budget.
   size_t cached_rows() const { return cache_.size(); }
+  // Rows written with PutUncached since the last commit: they count against the budget too.
+  size_t uncached_rows() const { return uncached_.size(); }
   // Commit, then empty the cache. Each row is freed right after it is encoded, while it is
   // still in the CPU's caches: freeing 50,000 cold rows afterwards cost as much as encoding them.
   Status CommitAndDropCache(const Positions& positions);

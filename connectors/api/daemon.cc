@@ -67,7 +67,7 @@ struct Daemon::Impl {
 
   std::mutex mu;  // guards what follows
   std::condition_variable changed;
-  Status failure;  // a component that cannot go on (the server itself)
+  Status failure;  // the first error of the stop (closing the read models)
   bool stopped = false;
   projections::Projector* running_projector = nullptr;  // the running one, for RequestStop
 
@@ -144,7 +144,8 @@ void Daemon::Impl::RunProjector() {
 
 void Daemon::Impl::UpdateLag() {
   const projections::Positions positions = live.positions();
-  for (int32_t p = 0; p < config.partitions; ++p) {
+  // On Kafka each call may wait for the broker: a stop must not wait for every partition.
+  for (int32_t p = 0; p < config.partitions && !stop.load(); ++p) {
     const log::TopicPartition events{std::string(topics::kEvents), Partition(p)};
     if (Result<Offset> end = log->EndOffset(events); end.ok()) {
       const auto it = positions.find(p);
@@ -331,16 +332,9 @@ Status Daemon::Stop() {
   for (std::thread* t : {&d.projector_thread, &d.decider_thread, &d.metrics_thread}) {
     if (t->joinable()) t->join();
   }
-  if (d.store) {
-    if (Status s = d.store->Close(); !s.ok() && d.failure.ok()) d.failure = s;
-  }
-  return d.failure;
-}
-
-Status Daemon::Wait() {
-  Impl& d = *impl_;
-  std::unique_lock lock(d.mu);
-  d.changed.wait(lock, [&] { return d.stop.load(); });
+  const Status closed = d.store ? d.store->Close() : Status::Ok();
+  std::lock_guard lock(d.mu);
+  if (!closed.ok() && d.failure.ok()) d.failure = closed;
   return d.failure;
 }
 

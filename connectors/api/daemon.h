@@ -34,8 +34,6 @@ class Daemon {
   Status Start();
   // Stops everything, in order; idempotent. The first error any component met, if any.
   Status Stop();
-  // Blocks until Stop() is called or a component fails (then returns its error).
-  Status Wait();
 
   int port() const;  // the HTTP port, once started (config.port 0: the kernel's choice)
   // Ready to serve: the read models have caught up with the log as it was at start, and the

@@ -1,6 +1,8 @@
 #include "connectors/api/feed_routes.h"
 
+#include <atomic>
 #include <charconv>
+#include <memory>
 #include <set>
 
 #include "connectors/api/openapi.h"
@@ -23,14 +25,27 @@ struct FeedReader {
   const ApiContext* context;
   std::string cpts;
   std::string user, role, purpose;
+  // Set once the client was told to reload (a `reset` event): the next read ends the stream.
+  std::shared_ptr<std::atomic<bool>> reset_sent = std::make_shared<std::atomic<bool>>(false);
 
   Status operator()(const std::string& after_id, std::chrono::steady_clock::time_point deadline,
                     std::stop_token stop, std::vector<SseEvent>* out) const {
     // Ids are ours (or the validated Last-Event-ID): always numbers.
     const std::optional<uint64_t> after = after_id.empty() ? 0 : ParseSequence(after_id);
     if (!after) return Status::InvalidArgument("Last-Event-ID is not a sequence number");
+    if (reset_sent->load()) {
+      return Status::FailedPrecondition("the client was told to reload the views");
+    }
     std::vector<FeedEvent> events;
-    CPTS_RETURN_IF_ERROR(context->live->ReadFeed(cpts, *after, deadline, stop, &events));
+    if (Status read = context->live->ReadFeed(cpts, *after, deadline, stop, &events); !read.ok()) {
+      if (read.code() != StatusCode::kFailedPrecondition) return read;
+      // Too old to resume (after a restart, the first events that arrive show the gap): an event
+      // without an id says so, then the stream ends; the client's reconnect gets the 409 below.
+      reset_sent->store(true);
+      out->push_back({"", "reset",
+                      nlohmann::json{{"code", "too_old"}, {"message", read.message()}}.dump()});
+      return Status::Ok();
+    }
     if (events.empty()) return Status::Ok();
     std::set<std::string> patients;
     for (const FeedEvent& e : events) patients.insert(e.patients.begin(), e.patients.end());
@@ -73,6 +88,13 @@ Response Feed(const ApiContext& context, const RouteDoc& route, const Request& r
   if (!last_event_id.empty() && !ParseSequence(last_event_id)) {
     return Response::Error(400, "invalid",
                            "Last-Event-ID must be the id of an event of this feed (a number)",
+                           "header.Last-Event-ID");
+  }
+  if (!last_event_id.empty() && !context.live->Resumable(cpts, *ParseSequence(last_event_id))) {
+    return Response::Error(409, "too_old",
+                           "events after " + last_event_id +
+                               " are no longer kept: reload the views, then reconnect without "
+                               "Last-Event-ID",
                            "header.Last-Event-ID");
   }
   std::optional<std::string> purpose = ReadPurpose(request, route.view, &error);

@@ -143,6 +143,18 @@ Status LiveView::ReadFeed(const std::string& cpts, uint64_t after,
   return Status::Ok();
 }
 
+bool LiveView::Resumable(const std::string& cpts, uint64_t after) const {
+  std::lock_guard lock(mu_);
+  const auto it = feeds_.find(cpts);
+  if (after == 0 || it == feeds_.end() || it->second.events.empty()) return true;
+  return after + 1 >= it->second.events.front().sequence;
+}
+
+bool LiveView::stopped() const {
+  std::lock_guard lock(mu_);
+  return stopped_;
+}
+
 void LiveView::Stop() {
   std::lock_guard lock(mu_);
   stopped_ = true;

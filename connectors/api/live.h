@@ -75,8 +75,14 @@ class LiveView {
                   std::chrono::steady_clock::time_point deadline, std::stop_token stop,
                   std::vector<FeedEvent>* out) const;
 
+  // False when events after `after` are no longer retained for `cpts` (ReadFeed would refuse):
+  // the feed answers 409 before opening the stream. True while the feed is empty (after a
+  // restart nothing is known yet: the stream opens and ReadFeed decides once events arrive).
+  bool Resumable(const std::string& cpts, uint64_t after) const;
+
   // Wakes every waiter for good (the daemon is stopping).
   void Stop();
+  bool stopped() const;
 
  private:
   struct Feed {

@@ -211,7 +211,19 @@ Response Serve(const ApiContext& context, const RouteDoc& route, View view,
     const auto deadline = std::chrono::steady_clock::now() +
                           std::chrono::milliseconds(context.config.read_your_writes_wait_ms);
     const projections::Positions& wanted = *args->position;
+    for (const auto& [partition, offset] : wanted) {
+      if (partition >= context.config.partitions) {
+        return Response::Error(400, "invalid",
+                               "position names partition " + std::to_string(partition) +
+                                   "; the events topic has " +
+                                   std::to_string(context.config.partitions),
+                               "query.position");
+      }
+    }
     if (!context.live->WaitUntil([&] { return context.live->Reached(wanted); }, deadline)) {
+      if (context.live->stopped()) {
+        return Response::Error(503, "unavailable", "cptsd is stopping; retry on another instance");
+      }
       return Response::Error(504, "timed_out",
                              "the read models did not reach position " + FormatPositions(wanted) +
                                  " within " +
