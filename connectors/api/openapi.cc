@@ -535,11 +535,14 @@ json Operation(const RouteDoc& route) {
       op["description"] =
           "Server-Sent Events: `id:` the stream's sequence, `event:` handoff or event, `data:` "
           "the event as JSON. Resume with Last-Event-ID; each batch delivered leaves an access "
-          "trace naming its patients.";
+          "trace naming its patients. An id no longer kept: 409 `too_old`, or, when the gap shows "
+          "only once events arrive, `event: reset` and the end of the stream; reload the views, "
+          "then reconnect without Last-Event-ID.";
       parameters.push_back(HeaderParameter("Last-Event-ID", "Resume after this event id.",
                                            {{"type", "string"}, {"pattern", "^[0-9]+$"}}));
       responses["200"] = {{"description", "The live stream (never ends by itself)."},
                           {"content", {{"text/event-stream", {{"schema", {{"type", "string"}}}}}}}};
+      responses["409"] = Ref("responses", "Conflict");
       responses["503"] = Ref("responses", "Unavailable");
       break;
   }
