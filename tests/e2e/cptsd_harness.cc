@@ -60,23 +60,14 @@ CptsdProcess::CptsdProcess(std::unique_ptr<test::ChildProcess> child, int port)
 
 Result<std::unique_ptr<CptsdProcess>> CptsdProcess::Start(const std::vector<std::string>& args,
                                                           std::chrono::milliseconds timeout) {
-  // The port: one free right now, rather than --port 0, which config.cc refuses (1-65535).
-  // Another process may take it before cptsd binds it: cptsd then exits, and we try another.
-  Result<std::string> line = Status::Internal("not started");
-  Result<std::unique_ptr<test::ChildProcess>> child = Status::Internal("not started");
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    std::vector<std::string> argv = {test::BinaryPath("cptsd"), "--host", "127.0.0.1", "--port",
-                                     std::to_string(FreeLoopbackPort())};
-    argv.insert(argv.end(), args.begin(), args.end());
-    child = test::ChildProcess::Spawn(argv);
-    if (!child.ok()) return child.status();
-    // cptsd prints exactly one line on stdout, once it accepts requests; its logs go to stderr.
-    line = (*child)->ReadLine(timeout);
-    if (line.ok()) break;
-    // Exit status 2 is a configuration error: another port would not help.
-    Result<int> exit_status = (*child)->Wait(std::chrono::seconds(5));
-    if (!exit_status.ok() || *exit_status != 1) break;
-  }
+  // --port 0: the kernel picks a free port, which cptsd prints on its listening line.
+  std::vector<std::string> argv = {test::BinaryPath("cptsd"), "--host", "127.0.0.1", "--port",
+                                   "0"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  Result<std::unique_ptr<test::ChildProcess>> child = test::ChildProcess::Spawn(argv);
+  if (!child.ok()) return child.status();
+  // cptsd prints exactly one line on stdout, once it accepts requests; its logs go to stderr.
+  Result<std::string> line = (*child)->ReadLine(timeout);
   if (!line.ok()) return line.status();
   const std::string prefix = "listening http://127.0.0.1:";
   if (line->rfind(prefix, 0) != 0) {

@@ -39,13 +39,14 @@ class TempDir {
   std::string path_;
 };
 
-// A loopback port free right now (the kernel picks it; the socket is closed at once).
+// A loopback port free right now (the kernel picks it; the socket is closed at once): for
+// programs that cannot be told to pick one themselves (prometheus).
 int FreeLoopbackPort();
 
 class CptsdProcess {
  public:
-  // Starts BinaryPath("cptsd") with `args` plus --host 127.0.0.1 --port <free>, and waits (up to
-  // `timeout`) for its listening line. Unavailable (with its exit status) when it exits first.
+  // Starts BinaryPath("cptsd") with `args` plus --host 127.0.0.1 --port 0, and waits (up to
+  // `timeout`) for its listening line, which names the port. Unavailable (with its exit status) when it exits first.
   static Result<std::unique_ptr<CptsdProcess>> Start(
       const std::vector<std::string>& args,
       std::chrono::milliseconds timeout = std::chrono::seconds(90));
