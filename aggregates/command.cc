@@ -15,7 +15,7 @@
 namespace cpts::aggregates {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 // Each command type yields one event type, and takes its fields from it: the field rules are
 // the catalogue's, so an accepted command's data needs no second set of checks, and a change of

@@ -10,13 +10,13 @@
 // they reuse); docs/commands.md lists them.
 // Thread-safety: pure functions over immutable declarations.
 
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "events/catalogue.h"
+#include "events/json.h"
 #include "events/status.h"
 
 namespace cpts::aggregates {
@@ -28,7 +28,7 @@ struct Command {
   std::string actor;       // who asks: see aggregates/actor.h
   std::string issued_at;   // RFC 3339
   std::optional<std::string> correlation_id;  // the wider flow; the command id when absent
-  nlohmann::json data = nlohmann::json::object();
+  ::cpts::Json data = ::cpts::Json::object();
 };
 
 // Every command type, and the one for a name (null when unknown).

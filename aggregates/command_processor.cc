@@ -3,11 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 #include <set>
 
 #include "aggregates/command.h"
 #include "events/codec.h"
+#include "events/json.h"
 #include "events/json_input.h"
 #include "events/topics.h"
 

@@ -8,13 +8,13 @@
 // applied whole or not at all (aggregates/command_processor.h relies on it).
 // Thread-safety: pure functions; a CptsState is a plain value.
 
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
 #include "aggregates/command.h"
 #include "aggregates/state.h"
 #include "events/envelope.h"
+#include "events/json.h"
 
 namespace cpts::aggregates {
 
@@ -25,7 +25,7 @@ struct Rejection {
 
 struct NewEvent {
   std::string type;  // a current catalogue type, "fr.cpts.access.referral_accepted.v1"
-  nlohmann::json data;
+  ::cpts::Json data;
   std::optional<std::string> subject;  // the entity within the stream: "referral/REF-1"
 };
 

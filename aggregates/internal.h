@@ -8,7 +8,6 @@
 // Thread-safety: pure functions over immutable tables.
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,10 +17,11 @@
 #include "aggregates/command.h"
 #include "aggregates/decide.h"
 #include "aggregates/state.h"
+#include "events/json.h"
 
 namespace cpts::aggregates::internal {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 // A command or correlation id: 1-100 letters, digits, '.', '_', ':', '-'.
 bool IsCommandId(std::string_view s);

@@ -34,7 +34,7 @@
 namespace cpts::aggregates {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 // ---------------------------------------------------------------------------------------------
 // Random numbers. Our own generator and distributions: the std:: distributions are not specified

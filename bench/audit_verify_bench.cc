@@ -17,11 +17,11 @@
 #include <filesystem>
 #include <iostream>
 #include <thread>
-#include <nlohmann/json.hpp>
 
 #include "aggregates/history_writer.h"
 #include "aggregates/scenario.h"
 #include "connectors/embedded_log.h"
+#include "events/json.h"
 #include "events/topics.h"
 #include "projections/replay.h"
 #include "tests/log/log_test_util.h"  // TempDir
@@ -31,7 +31,7 @@ namespace cpts::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using nlohmann::json;
+using json = ::cpts::Json;
 using projections::WithThousands;
 
 struct Options {

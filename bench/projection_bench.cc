@@ -33,7 +33,6 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
@@ -43,6 +42,7 @@
 #include "aggregates/scenario.h"
 #include "connectors/embedded_log.h"
 #include "connectors/kafka_log.h"
+#include "events/json.h"
 #include "events/log.h"
 #include "events/topics.h"
 #include "projections/replay.h"
@@ -61,7 +61,7 @@ using log::LogReader;
 using log::Record;
 using log::StoredRecord;
 using log::TopicPartition;
-using nlohmann::json;
+using json = ::cpts::Json;
 using projections::WithThousands;
 
 struct BenchOptions {

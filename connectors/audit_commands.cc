@@ -6,9 +6,9 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "connectors/log_flags.h"
+#include "events/json.h"
 #include "events/topics.h"
 #include "projections/audit.h"
 #include "projections/clock.h"
@@ -19,7 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace pj = projections;
-using nlohmann::json;
+using json = ::cpts::Json;
 
 constexpr int kIntact = 0;
 constexpr int kFailed = 1;

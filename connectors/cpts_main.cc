@@ -37,7 +37,7 @@
 namespace cpts {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 std::string Shorten(std::string s, size_t max) {
   if (s.size() > max) s = s.substr(0, max - 3) + "...";

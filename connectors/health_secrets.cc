@@ -9,10 +9,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 
+#include "events/json.h"
 #include "events/json_input.h"
 
 namespace cpts {
@@ -84,7 +84,7 @@ Result<HealthSecrets> LoadHealthSecrets(const HealthFlags& flags) {
     const std::string& path = flags.secrets_file;
     Result<std::string> text = ReadSecretsFile(path);
     if (!text.ok()) return text.status();
-    Result<nlohmann::json> doc = events::ParseStrictJson(*text, "the secrets file");
+    Result<::cpts::Json> doc = events::ParseStrictJson(*text, "the secrets file");
     sodium_memzero(text->data(), text->size());
     // The parser's message may quote the file's text, that is a secret: say only where.
     if (!doc.ok())
@@ -149,7 +149,7 @@ Status GenerateSecretsFile(const std::string& path) {
   sodium_bin2hex(secret_hex, sizeof secret_hex, secret, sizeof secret);
   sodium_bin2hex(master_hex, sizeof master_hex, master, sizeof master);
   std::string text =
-      nlohmann::json{{"pseudonym_secret", secret_hex}, {"master_key", master_hex}}.dump(2) + "\n";
+      ::cpts::Json{{"pseudonym_secret", secret_hex}, {"master_key", master_hex}}.dump(2) + "\n";
   sodium_memzero(secret, sizeof secret);
   sodium_memzero(master, sizeof master);
   sodium_memzero(secret_hex, sizeof secret_hex);

@@ -1,19 +1,18 @@
 #include "connectors/key_wrap.h"
 
-
 #include <sodium.h>
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <vector>
 
 #include "events/encoding.h"
+#include "events/json.h"
 
 namespace cpts::keys {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 std::string AssociatedData(std::string_view key_id, std::string_view patient) {
   std::string ad = "cpts.data-key.v1\n";

@@ -15,7 +15,7 @@
 
 namespace cpts {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 namespace pj = projections;
 
 struct PatientAuditCommands::Flags {

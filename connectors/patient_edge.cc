@@ -7,7 +7,7 @@
 namespace cpts {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 Status Fail(const std::string& field, const std::string& what) {
   return Status::InvalidArgument("data." + field + ": " + what);

@@ -10,10 +10,10 @@
 // Every connector (the `cpts` tool, the HTTP API, HL7) goes through PatientEdge.
 // Thread-safety: thread-safe when the key store is.
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
+#include "events/json.h"
 #include "events/key_store.h"
 #include "events/status.h"
 
@@ -27,7 +27,7 @@ class PatientEdge {
 
   // The command's data as the log may hold it. Messages name the field ("data.patient_ins: ...")
   // and never show its value.
-  Result<nlohmann::json> Seal(std::string_view command_type, nlohmann::json data) const;
+  Result<::cpts::Json> Seal(std::string_view command_type, ::cpts::Json data) const;
 
   // The pseudonym of a NIR/INS (events::PatientPseudonym under this edge's secret).
   Result<std::string> Pseudonym(std::string_view nir) const;

@@ -19,7 +19,7 @@
 namespace cpts {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 namespace pj = projections;
 
 std::atomic<pj::Projector*> running_projector{nullptr};

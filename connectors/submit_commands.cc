@@ -17,7 +17,7 @@
 
 namespace cpts {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 struct SubmitCommands::Flags {
   CLI::App* secrets_init = nullptr;

@@ -14,7 +14,7 @@
 namespace cpts::events {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 using Values = std::vector<std::string_view>;
 
 // ---------------------------------------------------------------------------------------------
@@ -889,12 +889,12 @@ const EventTypeSpec* FindEventType(std::string_view type) {
   return nullptr;
 }
 
-Status ValidateData(const EventTypeSpec& spec, const nlohmann::json& data) {
+Status ValidateData(const EventTypeSpec& spec, const ::cpts::Json& data) {
   try {
     CPTS_RETURN_IF_ERROR(CheckObject(spec.fields, data, Path("data")));
     if (spec.cross_check != nullptr) return spec.cross_check(data);
     return Status::Ok();
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const ::cpts::Json::exception& e) {
     // Every access above follows a type check; reaching here is a bug in this file.
     return Status::Internal("validating " + std::string(spec.type) + ": " + e.what());
   }

@@ -16,10 +16,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <string_view>
 #include <vector>
 
+#include "events/json.h"
 #include "events/status.h"
 
 namespace cpts::events {
@@ -69,7 +69,7 @@ struct EventTypeSpec {
   std::vector<FieldSpec> fields;
   // Rules that involve several fields (a professional needs a profession). Runs only once every
   // field passed its own rule, so it may read them without checking their types. Null: none.
-  Status (*cross_check)(const nlohmann::json& data) = nullptr;
+  Status (*cross_check)(const ::cpts::Json& data) = nullptr;
 };
 
 // Every type, current and superseded, in catalogue order.
@@ -83,7 +83,7 @@ const std::vector<EventTypeSpec>& EventTypes();
 const EventTypeSpec* FindEventType(std::string_view type);
 
 // Ok when `data` is an object holding exactly the fields of `spec`, each following its rule.
-Status ValidateData(const EventTypeSpec& spec, const nlohmann::json& data);
+Status ValidateData(const EventTypeSpec& spec, const ::cpts::Json& data);
 
 // The ACI size category (taille) of a CPTS, derived from its population and never stored.
 // Boundaries as the ACI states them: 1 below 40,000; 2 from 40,000 and below 80,000;

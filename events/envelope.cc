@@ -64,9 +64,9 @@ bool NeedsNoEscape(std::string_view s) {
 
 }  // namespace
 
-std::string CanonicalJson(const nlohmann::json& value) {
+std::string CanonicalJson(const ::cpts::Json& value) {
   return value.dump(/*indent=*/-1, /*indent_char=*/' ', /*ensure_ascii=*/false,
-                    nlohmann::json::error_handler_t::replace);
+                    ::cpts::Json::error_handler_t::replace);
 }
 
 std::string Sha256Hex(std::string_view bytes) {
@@ -88,7 +88,7 @@ std::string DeterministicEventId(std::string_view cpts_id, Sequence sequence,
     canonical.append(std::to_string(sequence.value())).append(",\"");
     canonical.append(causation_id).append("\"]");
   } else {
-    canonical = CanonicalJson(nlohmann::json::array(
+    canonical = CanonicalJson(::cpts::Json::array(
         {"fr.cpts.event", std::string(cpts_id), sequence.value(), std::string(causation_id)}));
   }
   Digest digest = Sha256(canonical);

@@ -14,11 +14,11 @@
 
 #include <chrono>
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "events/json.h"
 #include "events/types.h"
 
 namespace cpts::events {
@@ -52,7 +52,7 @@ struct Envelope {
   std::string actor;          // who: "user:alice", "hospital:250000015", "system:decider"
   int schemaversion = kSchemaVersion;
 
-  nlohmann::json data = nlohmann::json::object();
+  ::cpts::Json data = ::cpts::Json::object();
 
   bool operator==(const Envelope&) const = default;
 };
@@ -62,7 +62,7 @@ struct Envelope {
 // holds no floating-point numbers (the catalogue has no such kind), so number formatting is
 // unambiguous. Invalid UTF-8 is replaced by U+FFFD so this never throws; validation
 // (events/codec.h) rejects such strings before anything is stored.
-std::string CanonicalJson(const nlohmann::json& value);
+std::string CanonicalJson(const ::cpts::Json& value);
 
 // Lowercase hex SHA-256 (64 characters), through OpenSSL (SHA-NI where the CPU has it).
 std::string Sha256Hex(std::string_view bytes);

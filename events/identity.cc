@@ -16,7 +16,7 @@
 namespace cpts::events {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 // Bounds of what a person types; they also keep a sealed block well under the catalogue's limit
 // of 8192 base64 characters of ciphertext.

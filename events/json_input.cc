@@ -16,12 +16,12 @@
 namespace cpts::events {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 // Why a parser of our own rather than json::parse with a callback: Decode runs once per event on
 // every replay, and nlohmann's lexer (byte at a time, copying every byte it reads for its error
 // messages) plus a std::set of keys per object made parsing half of Decode's cost. This parser
-// builds the same nlohmann::json values and keeps nlohmann 3.11's observable behaviour: the same
+// builds the same JSON values and keeps nlohmann 3.11's observable behaviour: the same
 // inputs accepted, the same values (non-negative integers unsigned, negative ones signed, others
 // double), and for syntax errors the same byte position and text, which messages and tests rely
 // on (json_input_test.cc compares the two). Where it differs, on purpose: nesting is limited
@@ -153,7 +153,7 @@ struct NumberToken {
   bool integral = true;  // no fraction, no exponent
 };
 
-// A strict JSON reader (RFC 8259) into nlohmann::json; see the note at the top of this file.
+// A strict JSON reader (RFC 8259) into ::cpts::Json; see the note at the top of this file.
 // Positions follow nlohmann: the byte of an error is the 1-based position of the last byte the
 // lexer read, the input's size + 1 when it ran out of input.
 class Parser {
@@ -736,12 +736,10 @@ class Parser {
   }
 
   // The slot for `key` in `object`, or null (and the key remembered) when it is already there.
-  // Our writers emit keys sorted (canonical JSON), so the hint (the end) is usually right and
-  // the map compares the key once; a repeated key leaves the size unchanged.
+  // Our writers emit keys sorted (canonical JSON): the object then appends after one comparison.
   json* Insert(json::object_t* object, std::string key) {
-    const size_t size = object->size();
-    const auto it = object->emplace_hint(object->end(), std::move(key), nullptr);
-    if (object->size() != size) return &it->second;
+    const auto [it, inserted] = object->emplace(std::move(key), nullptr);
+    if (inserted) return &it->second;
     if (!duplicate_) duplicate_ = it->first;
     return nullptr;
   }

@@ -4,11 +4,11 @@
 // Messages never quote input that could be a NIR. Thread-safety: pure functions.
 
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "events/json.h"
 #include "events/status.h"
 
 namespace cpts::events {
@@ -18,7 +18,7 @@ namespace cpts::events {
 // the document in messages: "the event is not valid JSON at byte 12: ...". Values are typed as
 // nlohmann types them (non-negative integers unsigned, negative ones signed, others double);
 // arrays and objects nested deeper than 128 levels, and numbers beyond a double, are refused.
-Result<nlohmann::json> ParseStrictJson(std::string_view bytes, std::string_view what);
+Result<::cpts::Json> ParseStrictJson(std::string_view bytes, std::string_view what);
 
 // Where ParseStrictJsonMembers puts the value of one member of the top-level object.
 struct MemberSlot {
@@ -26,20 +26,20 @@ struct MemberSlot {
   // value, or a string when text is null, is parsed into *value. Both null: the value is read
   // for its syntax only, then dropped.
   std::string* text = nullptr;
-  nlohmann::json* value = nullptr;
+  ::cpts::Json* value = nullptr;
   // Set when the caller has already been given this key: the document is refused as holding a
   // key twice, exactly as ParseStrictJson would refuse it.
   bool repeated = false;
 };
 
 // ParseStrictJson for a document meant to be an object, without gathering its members into a
-// nlohmann::json: `slot_for` is called with each top-level key (unescaped), in document order,
+// ::cpts::Json: `slot_for` is called with each top-level key (unescaped), in document order,
 // and says where its value goes, so a decoder reads attributes straight into its own fields
 // (Decode does, once per event: a map of attributes it would take apart at once is most of
 // what parsing an event allocates). Returns nullopt when the document is an object, the parsed
 // value otherwise. Accepts and refuses exactly what ParseStrictJson does, with the same
 // messages; what the slots hold after a failure is unspecified.
-Result<std::optional<nlohmann::json>> ParseStrictJsonMembers(
+Result<std::optional<::cpts::Json>> ParseStrictJsonMembers(
     std::string_view bytes, std::string_view what,
     const std::function<MemberSlot(std::string_view key)>& slot_for);
 

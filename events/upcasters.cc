@@ -9,7 +9,7 @@ namespace {
 
 // v2 carries an age band instead of the exact age: the access mission only needs the priority
 // group (70 and over), and an exact age narrows down who the pseudonym is.
-nlohmann::json PatientRegisteredV1ToV2(nlohmann::json data) {
+::cpts::Json PatientRegisteredV1ToV2(::cpts::Json data) {
   const int64_t age = data.at("age").get<int64_t>();
   data.erase("age");
   data["age_band"] = std::string(AgeBand(age));
@@ -34,14 +34,14 @@ const Upcaster* FindUpcaster(std::string_view type) {
   return nullptr;
 }
 
-Result<UpcastData> UpcastToCurrent(std::string type, nlohmann::json data) {
+Result<UpcastData> UpcastToCurrent(std::string type, ::cpts::Json data) {
   // A chain longer than the registry would revisit a step: the registry has a cycle.
   for (size_t steps = 0; steps <= Upcasters().size(); ++steps) {
     const Upcaster* step = FindUpcaster(type);
     if (step == nullptr) return UpcastData{std::move(type), std::move(data)};
     try {
       data = step->upcast(std::move(data));
-    } catch (const nlohmann::json::exception& e) {
+    } catch (const ::cpts::Json::exception& e) {
       return Status::Internal("upcasting " + type + " to " + std::string(step->to_type) + ": " +
                               e.what());
     }

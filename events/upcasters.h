@@ -10,11 +10,11 @@
 //   - A type is current when no step starts from it; writers only write current types.
 // Thread-safety: the registry is immutable; every function here is pure.
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "events/json.h"
 #include "events/status.h"
 
 namespace cpts::events {
@@ -22,7 +22,7 @@ namespace cpts::events {
 struct Upcaster {
   std::string_view from_type;  // e.g. "fr.cpts.access.patient_registered.v1"
   std::string_view to_type;    // the next version: "fr.cpts.access.patient_registered.v2"
-  nlohmann::json (*upcast)(nlohmann::json data);
+  ::cpts::Json (*upcast)(::cpts::Json data);
 };
 
 // Every registered step.
@@ -33,11 +33,11 @@ const Upcaster* FindUpcaster(std::string_view type);
 
 struct UpcastData {
   std::string type;     // the current type
-  nlohmann::json data;  // the data as the current type carries it
+  ::cpts::Json data;    // the data as the current type carries it
 };
 
 // Applies steps from `type` until the current version; returns the input unchanged when `type`
 // is current. Fails (Internal) only on a broken registry or step: a cycle, or a step throwing.
-Result<UpcastData> UpcastToCurrent(std::string type, nlohmann::json data);
+Result<UpcastData> UpcastToCurrent(std::string type, ::cpts::Json data);
 
 }  // namespace cpts::events

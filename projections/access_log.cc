@@ -8,7 +8,7 @@
 
 namespace cpts::projections {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 std::string NewTraceId() { return events::RandomHex(16); }
 

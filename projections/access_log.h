@@ -12,10 +12,10 @@
 
 #include <cstdint>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "events/json.h"
 #include "events/log.h"
 #include "events/status.h"
 
@@ -30,10 +30,10 @@ struct AccessTrace {
   std::string view;      // "access_queue", "referrals", "handoff", "worklist", "snp"
   std::string cptsid;    // the CPTS read; empty for a cross-CPTS view (worklist)
   std::vector<std::string> patients;  // every pseudonym the answer held, each once, sorted
-  nlohmann::json query = nlohmann::json::object();  // the filters and page asked for
+  ::cpts::Json query = ::cpts::Json::object();  // the filters and page asked for
   bool identities = false;  // whether sealed identities were opened for the reader
 
-  nlohmann::json ToJson() const;
+  ::cpts::Json ToJson() const;
   static Result<AccessTrace> FromJson(std::string_view bytes);
 };
 

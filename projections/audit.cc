@@ -25,7 +25,7 @@ namespace cpts::projections {
 namespace {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
+using json = ::cpts::Json;
 
 // Records per Poll when scanning a partition.
 constexpr size_t kScanBatch = 20'000;

@@ -25,12 +25,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "events/json.h"
 #include "events/log.h"
 #include "events/status.h"
 
@@ -63,7 +63,7 @@ struct Problem {
   std::string type;       // the event's type as stored, when readable
   std::string detail;     // what is wrong and what it relates to, in a sentence
 };
-nlohmann::json ProblemJson(const Problem& problem);
+::cpts::Json ProblemJson(const Problem& problem);
 // "p3@1204" or "line 57"; "" when the problem has no position.
 std::string PositionText(const Problem& problem);
 
@@ -121,7 +121,7 @@ struct ExportReport {
   uint64_t streams = 0;
   uint64_t unreadable = 0;  // records that could not be placed in the window: left out
   std::string sha256;     // of events.jsonl
-  nlohmann::json manifest;
+  ::cpts::Json manifest;
 };
 
 // Writes <directory>/events.jsonl and <directory>/manifest.json (docs/audit.md). On failure,

@@ -9,7 +9,7 @@
 namespace cpts::projections {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 const char* const kPatientFields[] = {"patient", "participant"};
 

@@ -12,10 +12,10 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
+#include "events/json.h"
 #include "events/key_store.h"
 #include "events/status.h"
 #include "projections/access_log.h"
@@ -39,26 +39,27 @@ class PatientReads {
   PatientReads(const ProjectionStore& store, AccessLog& access, ::cpts::keys::KeyStore* keys,
                std::function<int64_t()> now_ms = nullptr);
 
-  Result<nlohmann::json> AccessQueue(const Reader& reader, const std::string& cpts,
-                                     const Page& page) const;
-  Result<nlohmann::json> Referrals(const Reader& reader, const std::string& cpts,
-                                   const std::optional<std::string>& status, const Page& page) const;
-  Result<nlohmann::json> Handoff(const Reader& reader, const std::string& cpts,
-                                 const HandoffFilter& filter, int64_t clock_ms,
-                                 const Page& page) const;
-  Result<nlohmann::json> Worklist(const Reader& reader, const std::string& professional,
-                                  int64_t clock_ms, bool include_closed, const Page& page) const;
-  Result<nlohmann::json> Snp(const Reader& reader, const std::string& cpts,
-                             const std::optional<std::string>& status, int64_t clock_ms,
-                             const Page& page) const;
+  Result<::cpts::Json> AccessQueue(const Reader& reader, const std::string& cpts,
+                                   const Page& page) const;
+  Result<::cpts::Json> Referrals(const Reader& reader, const std::string& cpts,
+                                 const std::optional<std::string>& status, const Page& page) const;
+  Result<::cpts::Json> Handoff(const Reader& reader, const std::string& cpts,
+                               const HandoffFilter& filter, int64_t clock_ms,
+                               const Page& page) const;
+  Result<::cpts::Json> Worklist(const Reader& reader, const std::string& professional,
+                                int64_t clock_ms, bool include_closed, const Page& page) const;
+  Result<::cpts::Json> Snp(const Reader& reader, const std::string& cpts,
+                           const std::optional<std::string>& status, int64_t clock_ms,
+                           const Page& page) const;
 
  private:
   // Steps 2 and 3 above for an answer of `view`.
-  Result<nlohmann::json> Deliver(const Reader& reader, const std::string& view,
-                                 const std::string& cpts, nlohmann::json query,
-                                 Result<nlohmann::json> answer) const;
+  Result<::cpts::Json> Deliver(const Reader& reader, const std::string& view,
+                               const std::string& cpts, ::cpts::Json query,
+                               Result<::cpts::Json> answer) const;
   // Adds "identity" (opened) or "identity_status" beside every "patient"/"participant" field.
-  Status AttachIdentities(const Reader& reader, const std::string& cpts, nlohmann::json& answer) const;
+  Status AttachIdentities(const Reader& reader, const std::string& cpts,
+                          ::cpts::Json& answer) const;
 
   const ProjectionStore& store_;
   ReadModels models_;

@@ -14,7 +14,7 @@
 
 namespace cpts::projections {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 // The head of a stream: its last applied event. Every event reads and moves its stream's head,
 // so a worker keeps its heads as plain values and writes the changed ones into the RowBatch
@@ -50,16 +50,23 @@ void AddStats(ProjectorStats& to, const ProjectorStats& d) {
 
 // outcome/<cpts>/<command id>: what the command became, and where. One small row per decided
 // command, so an API retry (the same command id) finds the first outcome however old.
+// Written member by member, in key order (RowWriter): one per event, so no JSON value on the way.
 void RecordOutcome(const events::Envelope& e, int32_t partition, int64_t offset, RowBatch& rows) {
   if (e.causationid.empty()) return;
-  json outcome = {{"type", e.type},         {"sequence", e.sequence.value()},
-                  {"partition", partition}, {"offset", offset},
-                  {"id", e.id},             {"time", e.time}};
-  if (e.type == events::kCommandRejectedType) {
-    outcome["rejection"] = {{"code", e.data.value("code", "")},
-                            {"reason", e.data.value("reason", "")}};
+  const bool rejected = e.type == events::kCommandRejectedType;
+  RowWriter outcome(rejected ? 7 : 6);
+  outcome.String("id", e.id).Signed("offset", offset).Signed("partition", partition);
+  if (rejected) {
+    const auto text = [&](const char* name) {
+      const auto it = e.data.find(name);
+      return it != e.data.end() && it->is_string()
+                 ? std::string_view(it->get_ref<const std::string&>())
+                 : std::string_view();
+    };
+    outcome.Object("rejection", 2).String("code", text("code")).String("reason", text("reason"));
   }
-  rows.PutUncached(keys::Key({rows::kOutcome, e.cptsid, e.causationid}), outcome);
+  outcome.Unsigned("sequence", e.sequence.value()).String("time", e.time).String("type", e.type);
+  rows.PutUncached(keys::Key({rows::kOutcome, e.cptsid, e.causationid}), outcome.Take());
 }
 
 }  // namespace

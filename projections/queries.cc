@@ -10,7 +10,7 @@
 namespace cpts::projections {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 using keys::Key;
 
 Status CheckPage(const Page& page) {

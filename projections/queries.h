@@ -10,10 +10,10 @@
 // Thread-safety: const queries on a thread-safe store; safe from any thread.
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
+#include "events/json.h"
 #include "events/status.h"
 #include "projections/store.h"
 
@@ -42,47 +42,47 @@ class ReadModels {
   explicit ReadModels(const ProjectionStore& store) : store_(store) {}
 
   // The CPTS known, optionally of one region, with their size category.
-  Result<nlohmann::json> ListCpts(const std::optional<std::string>& region) const;
-  Result<nlohmann::json> Cpts(const std::string& cpts) const;
+  Result<::cpts::Json> ListCpts(const std::optional<std::string>& region) const;
+  Result<::cpts::Json> Cpts(const std::string& cpts) const;
 
   // Membership roster: counts by profession, commune, collège, practice mode, and the members.
-  Result<nlohmann::json> Roster(const std::string& cpts, const RosterFilter& filter,
-                                const Page& page) const;
+  Result<::cpts::Json> Roster(const std::string& cpts, const RosterFilter& filter,
+                              const Page& page) const;
   // Joins and leaves per month (Paris time).
-  Result<nlohmann::json> RosterHistory(const std::string& cpts) const;
+  Result<::cpts::Json> RosterHistory(const std::string& cpts) const;
 
   // Access to a médecin traitant.
-  Result<nlohmann::json> GpsWithCapacity(const std::string& cpts) const;
-  Result<nlohmann::json> AccessQueue(const std::string& cpts, const Page& page) const;
-  Result<nlohmann::json> Referrals(const std::string& cpts, const std::optional<std::string>& status,
-                                   const Page& page) const;
-  Result<nlohmann::json> AccessSummary(const std::string& cpts) const;
+  Result<::cpts::Json> GpsWithCapacity(const std::string& cpts) const;
+  Result<::cpts::Json> AccessQueue(const std::string& cpts, const Page& page) const;
+  Result<::cpts::Json> Referrals(const std::string& cpts, const std::optional<std::string>& status,
+                                 const Page& page) const;
+  Result<::cpts::Json> AccessSummary(const std::string& cpts) const;
 
   // Ville-hôpital: every discharge with its follow-ups and deadlines, overdue first.
-  Result<nlohmann::json> Handoff(const std::string& cpts, const HandoffFilter& filter,
-                                 int64_t clock_ms, const Page& page) const;
+  Result<::cpts::Json> Handoff(const std::string& cpts, const HandoffFilter& filter,
+                               int64_t clock_ms, const Page& page) const;
   // "My discharged patients to follow up": a professional's follow-ups, across CPTS.
-  Result<nlohmann::json> Worklist(const std::string& professional, int64_t clock_ms,
-                                  bool include_closed, const Page& page) const;
+  Result<::cpts::Json> Worklist(const std::string& professional, int64_t clock_ms,
+                                bool include_closed, const Page& page) const;
 
   // Unscheduled care requests and the share handled within 48 h.
-  Result<nlohmann::json> Snp(const std::string& cpts, const std::optional<std::string>& status,
-                             int64_t clock_ms, const Page& page) const;
+  Result<::cpts::Json> Snp(const std::string& cpts, const std::optional<std::string>& status,
+                           int64_t clock_ms, const Page& page) const;
 
   // Prevention campaigns: participations by site and by day, rate against the target.
-  Result<nlohmann::json> Campaigns(const std::string& cpts) const;
-  Result<nlohmann::json> Campaign(const std::string& cpts, const std::string& campaign_id) const;
+  Result<::cpts::Json> Campaigns(const std::string& cpts) const;
+  Result<::cpts::Json> Campaign(const std::string& cpts, const std::string& campaign_id) const;
 
   // What the command `command_id` sent to `cpts` became, once its event is applied:
   // {"type","sequence","partition","offset","id","time"} plus "rejection":{"code","reason"}
   // when it was refused. Nullopt while no event records it (not decided yet, or decided with
   // nothing to record: the API tells these apart with the deciders' progress).
-  Result<std::optional<nlohmann::json>> CommandOutcome(const std::string& cpts,
-                                                       const std::string& command_id) const;
+  Result<std::optional<::cpts::Json>> CommandOutcome(const std::string& cpts,
+                                                     const std::string& command_id) const;
 
   // The CPTS indicators, and their roll-up over a region.
-  Result<nlohmann::json> Indicators(const std::string& cpts, int64_t clock_ms) const;
-  Result<nlohmann::json> RegionIndicators(const std::string& region, int64_t clock_ms) const;
+  Result<::cpts::Json> Indicators(const std::string& cpts, int64_t clock_ms) const;
+  Result<::cpts::Json> RegionIndicators(const std::string& region, int64_t clock_ms) const;
 
  private:
   const ProjectionStore& store_;

@@ -10,7 +10,7 @@
 namespace cpts::projections {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 using keys::Key;
 
 // Field readers that never throw: the event was validated when decoded, but a read model must

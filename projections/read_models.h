@@ -9,12 +9,12 @@
 // Thread-safety: pure functions over the caller's RowBatch.
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "events/envelope.h"
+#include "events/json.h"
 #include "events/status.h"
 #include "projections/store.h"
 
@@ -85,6 +85,6 @@ struct HandoffDeadlines {
 };
 
 // Deadlines of a discharge row (rows::kDischarge) as of `clock_ms`.
-HandoffDeadlines ComputeDeadlines(const nlohmann::json& discharge, int64_t clock_ms);
+HandoffDeadlines ComputeDeadlines(const ::cpts::Json& discharge, int64_t clock_ms);
 
 }  // namespace cpts::projections

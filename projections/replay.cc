@@ -20,8 +20,8 @@ int64_t NowMs() {
       .count();
 }
 
-nlohmann::json PositionsJson(const Positions& positions) {
-  nlohmann::json out = nlohmann::json::object();
+::cpts::Json PositionsJson(const Positions& positions) {
+  ::cpts::Json out = ::cpts::Json::object();
   for (const auto& [p, offset] : positions) out[std::to_string(p)] = offset;
   return out;
 }
@@ -49,8 +49,8 @@ Result<BuildReport> BuildReadModels(log::Log& log, const BuildOptions& options) 
   BuildReport report;
   report.stats = projector.stats();
   report.positions = projector.positions();
-  nlohmann::json build = {{"positions", PositionsJson(report.positions)},
-                          {"events_applied", report.stats.applied}};
+  ::cpts::Json build = {{"positions", PositionsJson(report.positions)},
+                        {"events_applied", report.stats.applied}};
   if (options.until_time_ms) build["until_time"] = FormatUtcMs(*options.until_time_ms);
   if (options.until_positions) build["until_positions"] = PositionsJson(*options.until_positions);
   CPTS_RETURN_IF_ERROR((*store)->PutMeta("build", build));

@@ -16,7 +16,7 @@
 namespace cpts::projections {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 // The component that starts meta rows: positions and build facts, kept out of the digest.
 constexpr std::string_view kMeta = "meta";
@@ -179,6 +179,35 @@ void AppendMsgpack(std::string& out, const json& value) {
 
 void AppendRow(std::string& out, const json& row) { AppendMsgpack(out, row); }
 
+RowWriter::RowWriter(size_t members) {
+  bytes_.reserve(160);  // an outcome row is about 130 bytes
+  AppendSize(bytes_, members, 0x80, 15, -1, 0xDE);
+}
+
+RowWriter& RowWriter::String(std::string_view name, std::string_view value) {
+  AppendString(bytes_, name);
+  AppendString(bytes_, value);
+  return *this;
+}
+
+RowWriter& RowWriter::Signed(std::string_view name, int64_t value) {
+  AppendString(bytes_, name);
+  AppendSigned(bytes_, value);
+  return *this;
+}
+
+RowWriter& RowWriter::Unsigned(std::string_view name, uint64_t value) {
+  AppendString(bytes_, name);
+  AppendUnsigned(bytes_, value);
+  return *this;
+}
+
+RowWriter& RowWriter::Object(std::string_view name, size_t members) {
+  AppendString(bytes_, name);
+  AppendSize(bytes_, members, 0x80, 15, -1, 0xDE);
+  return *this;
+}
+
 std::string EncodeRow(const json& row) {
   std::string bytes;
   AppendMsgpack(bytes, row);
@@ -247,10 +276,8 @@ void RowBatch::Put(const std::string& key, json value) {
   MarkChanged(entry);
 }
 
-void RowBatch::PutUncached(std::string key, const json& value) {
-  std::string bytes;
-  AppendRow(bytes, value);
-  uncached_.emplace_back(std::move(key), std::move(bytes));
+void RowBatch::PutUncached(std::string key, std::string encoded_row) {
+  uncached_.emplace_back(std::move(key), std::move(encoded_row));
 }
 
 void RowBatch::Erase(const std::string& key) {

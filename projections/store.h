@@ -18,13 +18,13 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "events/json.h"
 #include "events/status.h"
 
 namespace rocksdb {
@@ -65,15 +65,15 @@ class RowBatch {
   explicit RowBatch(ProjectionStore* store) : store_(store) {}
 
   // The row, or nullptr when there is none. The pointer stays valid until the next Commit.
-  Result<const nlohmann::json*> Read(const std::string& key);
+  Result<const ::cpts::Json*> Read(const std::string& key);
   // The row to change in place (marked as changed), or nullptr when there is none.
-  Result<nlohmann::json*> Edit(const std::string& key);
+  Result<::cpts::Json*> Edit(const std::string& key);
   // Replaces (or creates) the row.
-  void Put(const std::string& key, nlohmann::json value);
-  // Writes a row that this batch never reads back (a command's outcome): encoded at once and
-  // kept out of the cache, where one such row per event would push out the hot rows. A Put of
-  // the same key in this batch wins over it.
-  void PutUncached(std::string key, const nlohmann::json& value);
+  void Put(const std::string& key, ::cpts::Json value);
+  // Writes a row that this batch never reads back (a command's outcome), already encoded
+  // (RowWriter), kept out of the cache, where one such row per event would push out the hot
+  // rows. A Put of the same key in this batch wins over it.
+  void PutUncached(std::string key, std::string encoded_row);
   void Erase(const std::string& key);
 
   // Writes the changed rows and `positions` (merged into the stored ones) in one WriteBatch.
@@ -88,7 +88,7 @@ class RowBatch {
 
  private:
   struct Cached {
-    nlohmann::json value;
+    ::cpts::Json value;
     bool present = false;
     bool changed = false;
   };
@@ -112,10 +112,10 @@ class StoreSnapshot {
   StoreSnapshot(const StoreSnapshot&) = delete;
   StoreSnapshot& operator=(const StoreSnapshot&) = delete;
 
-  Result<std::optional<nlohmann::json>> Get(const std::string& key) const;
+  Result<std::optional<::cpts::Json>> Get(const std::string& key) const;
   // Calls `row` for each row whose key starts with `prefix`, in key order, until it returns false.
   Status Scan(const std::string& prefix,
-              const std::function<bool(std::string_view key, const nlohmann::json& row)>& row) const;
+              const std::function<bool(std::string_view key, const ::cpts::Json& row)>& row) const;
   // Like Scan, without parsing the rows (index entries).
   Status ScanKeys(const std::string& prefix,
                   const std::function<bool(std::string_view key, std::string_view value)>& entry) const;
@@ -141,8 +141,8 @@ class ProjectionStore {
   Result<std::string> Digest() const;
 
   // Free-form facts about the build ("meta" rows): what an as-of build was built up to.
-  Status PutMeta(const std::string& name, const nlohmann::json& value);
-  Result<std::optional<nlohmann::json>> GetMeta(const std::string& name) const;
+  Status PutMeta(const std::string& name, const ::cpts::Json& value);
+  Result<std::optional<::cpts::Json>> GetMeta(const std::string& name) const;
 
   // Flushes and, after a bulk load, syncs everything to disk; the store is unusable afterwards.
   Status Close();
@@ -157,10 +157,28 @@ class ProjectionStore {
   std::unique_ptr<rocksdb::DB> db_;
 };
 
+// Writes a row's bytes without building its JSON value first: for the row every event writes (its
+// command's outcome), where building the value cost more than writing it. The caller gives the
+// members in key order, so the bytes are EncodeRow's for the same value (a test compares them).
+class RowWriter {
+ public:
+  // Starts an object of `members` members.
+  explicit RowWriter(size_t members);
+  RowWriter& String(std::string_view name, std::string_view value);
+  RowWriter& Signed(std::string_view name, int64_t value);
+  RowWriter& Unsigned(std::string_view name, uint64_t value);
+  // Starts a member holding an object: the next `members` members are its own.
+  RowWriter& Object(std::string_view name, size_t members);
+  std::string Take() { return std::move(bytes_); }
+
+ private:
+  std::string bytes_;
+};
+
 // Row values are MessagePack of the JSON value, keys sorted: the same row is always the same bytes.
-std::string EncodeRow(const nlohmann::json& row);
+std::string EncodeRow(const ::cpts::Json& row);
 // EncodeRow, appended to `out` (Commit reuses one buffer for every row).
-void AppendRow(std::string& out, const nlohmann::json& row);
-Result<nlohmann::json> DecodeRow(std::string_view bytes, std::string_view key);
+void AppendRow(std::string& out, const ::cpts::Json& row);
+Result<::cpts::Json> DecodeRow(std::string_view bytes, std::string_view key);
 
 }  // namespace cpts::projections

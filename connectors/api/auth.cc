@@ -25,7 +25,7 @@
 namespace cpts::api {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 constexpr std::string_view kRoleNames[] = {"hospital",  "coordinator", "professional",
                                            "dashboard", "auditor",     "admin"};

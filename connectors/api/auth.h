@@ -22,12 +22,12 @@
 // Thread-safety: TokenStore is immutable after loading, safe to share between threads.
 
 #include <array>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "events/json.h"
 #include "events/status.h"
 
 namespace cpts::api {
@@ -77,7 +77,7 @@ class TokenStore {
   // (unknown field, role or scope missing or invalid, name or hash given twice).
   static Result<TokenStore> Load(const std::string& path);
   // The same checks on a document already read; `source` names it in messages.
-  static Result<TokenStore> FromJson(const nlohmann::json& document, const std::string& source);
+  static Result<TokenStore> FromJson(const ::cpts::Json& document, const std::string& source);
 
   // The principal of an Authorization header's value ("Bearer cpts_..."). InvalidArgument, all
   // 401, saying which: no credentials (empty header), a malformed header, or an unknown token.
@@ -104,7 +104,7 @@ Status AddToken(const std::string& path, const TokenEntry& entry);
 // (docs/api-security.md has the table). A command type no decider knows passes: it is
 // DecodeCommand's to refuse (400), not an authorization matter.
 Status AuthorizeCommand(const Principal& principal, std::string_view command_type,
-                        std::string_view cptsid, const nlohmann::json& data);
+                        std::string_view cptsid, const ::cpts::Json& data);
 
 // The views: those of `cpts query`, "feed" (a CPTS's live feed of events, which names patients
 // by pseudonym) and "audit" (histories, access traces, chain checks).

@@ -19,7 +19,7 @@
 namespace cpts::api {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 using Clock = std::chrono::steady_clock;
 
 // How often a waiting POST asks the log for the deciders' progress: an unchanged command writes

@@ -10,12 +10,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 #include <type_traits>
 #include <variant>
 
+#include "events/json.h"
 #include "events/json_input.h"
 
 extern char** environ;
@@ -23,7 +23,7 @@ extern char** environ;
 namespace cpts::api {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 constexpr std::string_view kEnvPrefix = "CPTSD_";
 constexpr std::string_view kExample = "deploy/cptsd.example.json";

@@ -80,7 +80,7 @@ struct Daemon::Impl {
   void RunProjector();
   void RunMetrics();
   void UpdateLag();
-  nlohmann::json Readiness() const;
+  ::cpts::Json Readiness() const;
 };
 
 // The decider: one member of the deciders group. A processor that fails is unusable (its state
@@ -170,7 +170,7 @@ void Daemon::Impl::RunMetrics() {
   }
 }
 
-nlohmann::json Daemon::Impl::Readiness() const {
+::cpts::Json Daemon::Impl::Readiness() const {
   int64_t lag = 0;
   const projections::Positions positions = live.positions();
   for (const auto& [p, end] : start_ends) {
@@ -281,11 +281,11 @@ Result<std::unique_ptr<Daemon>> Daemon::Open(const DaemonConfig& config) {
     return Response::Json(200, {{"status", "ok"}});
   }));
   CPTS_RETURN_IF_ERROR(d.server->Route("GET", "/readyz", [&d](const Request&) {
-    nlohmann::json readiness = d.Readiness();
+    ::cpts::Json readiness = d.Readiness();
     const int status = readiness["ready"].get<bool>() ? 200 : 503;
     return Response::Json(status, std::move(readiness));
   }));
-  const nlohmann::json openapi = BuildOpenApi();
+  const ::cpts::Json openapi = BuildOpenApi();
   CPTS_RETURN_IF_ERROR(d.server->Route("GET", "/openapi.json", [openapi](const Request&) {
     return Response::Json(200, openapi);
   }));

@@ -29,7 +29,7 @@ constexpr int64_t kDemoHistoryDays = 60;
 Result<std::string> DemoStart(const std::string& data_dir) {
   const std::string path = data_dir + "/demo-scenario.json";
   if (std::ifstream in(path); in) {
-    const nlohmann::json saved = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    const ::cpts::Json saved = ::cpts::Json::parse(in, nullptr, /*allow_exceptions=*/false);
     if (!saved.is_object() || !saved.contains("start") || !saved["start"].is_string()) {
       return Status::InvalidArgument(path + " is not {\"start\": \"<RFC 3339 time>\"}; delete it "
                                      "with demo-credentials.json to start the demo afresh");
@@ -44,7 +44,7 @@ Result<std::string> DemoStart(const std::string& data_dir) {
   std::strftime(date, sizeof date, "%Y-%m-%d", &utc);
   const std::string start = std::string(date) + "T07:00:00Z";
   std::ofstream out(path);
-  out << nlohmann::json{{"start", start}}.dump() << "\n";
+  out << ::cpts::Json{{"start", start}}.dump() << "\n";
   if (!out.flush()) return Status::IoError("cannot write " + path);
   return start;
 }

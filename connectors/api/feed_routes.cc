@@ -42,8 +42,8 @@ struct FeedReader {
       // Too old to resume (after a restart, the first events that arrive show the gap): an event
       // without an id says so, then the stream ends; the client's reconnect gets the 409 below.
       reset_sent->store(true);
-      out->push_back({"", "reset",
-                      nlohmann::json{{"code", "too_old"}, {"message", read.message()}}.dump()});
+      out->push_back(
+          {"", "reset", ::cpts::Json{{"code", "too_old"}, {"message", read.message()}}.dump()});
       return Status::Ok();
     }
     if (events.empty()) return Status::Ok();

@@ -132,9 +132,9 @@ StatusText TextOf(int status) {
   return {status, "Error", "error"};
 }
 
-std::string Dump(const nlohmann::json& j) {
+std::string Dump(const ::cpts::Json& j) {
   // Replace, never throw, on invalid UTF-8 a handler may have echoed.
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return j.dump(-1, ' ', false, ::cpts::Json::error_handler_t::replace);
 }
 
 std::vector<std::string> SplitPath(std::string_view path) {
@@ -326,7 +326,7 @@ std::optional<std::string> Request::Header(std::string_view name) const {
   return std::nullopt;
 }
 
-Response Response::Json(int status, nlohmann::json body) {
+Response Response::Json(int status, ::cpts::Json body) {
   Response r;
   r.status = status;
   r.body = std::move(body);
@@ -348,7 +348,7 @@ Response Response::NoContent() {
 }
 
 Response Response::Error(int status, std::string code, std::string message, std::string field) {
-  nlohmann::json error = {
+  ::cpts::Json error = {
       {"status", status}, {"code", std::move(code)}, {"message", std::move(message)}};
   if (!field.empty()) error["field"] = std::move(field);
   return Json(status, {{"error", std::move(error)}});
@@ -772,7 +772,7 @@ class HttpServer::Impl : public httplib::Server {
     }
     req.body = std::move(body);
     if (!req.body.empty()) {
-      Result<nlohmann::json> parsed = events::ParseStrictJson(req.body, "the body");
+      Result<::cpts::Json> parsed = events::ParseStrictJson(req.body, "the body");
       if (!parsed.ok()) {
         Render(Response::Error(400, "bad_request", parsed.status().message()), hres);
         return;
@@ -857,7 +857,7 @@ class HttpServer::Impl : public httplib::Server {
     }
     res.status = r.status;
     if (r.body) {
-      nlohmann::json body = *r.body;
+      ::cpts::Json body = *r.body;
       if (body.is_object() && body.contains("error") && body["error"].is_object()) {
         body["error"]["request_id"] = id;
       }

@@ -20,7 +20,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +27,7 @@
 #include <vector>
 
 #include "connectors/api/sse.h"
+#include "events/json.h"
 #include "events/status.h"
 
 namespace cpts::api {
@@ -85,7 +85,7 @@ struct Request {
   std::map<std::string, std::string> query;
   std::vector<std::pair<std::string, std::string>> headers;  // in arrival order
   std::string body;                    // empty in the pre-handler (not read yet)
-  std::optional<nlohmann::json> json;  // the parsed body, when there is one
+  std::optional<::cpts::Json> json;    // the parsed body, when there is one
 
   std::optional<std::string> Param(std::string_view name) const;
   std::optional<std::string> Query(std::string_view key) const;
@@ -96,7 +96,7 @@ struct Request {
 // What a handler answers.
 struct Response {
   int status = 200;
-  std::optional<nlohmann::json> body;  // sent as application/json; none: empty body
+  std::optional<::cpts::Json> body;  // sent as application/json; none: empty body
   std::vector<std::pair<std::string, std::string>> headers;
   // Set by EventStream: the response is a text/event-stream fed by this source.
   SseSource event_source;
@@ -105,7 +105,7 @@ struct Response {
   std::optional<std::string> text;
   std::string content_type;
 
-  static Response Json(int status, nlohmann::json body);
+  static Response Json(int status, ::cpts::Json body);
   static Response NoContent();
   // {"error":{"status":S,"code":C,"message":M,"field":F,"request_id":...}}; `field` (a JSON
   // path such as "data.gp") is left out when empty; the server fills request_id.

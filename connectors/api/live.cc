@@ -1,10 +1,10 @@
 #include "connectors/api/live.h"
 
-#include <nlohmann/json.hpp>
+#include "events/json.h"
 
 namespace cpts::api {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 std::string FeedKind(std::string_view event_type) {
   for (std::string_view area : {"fr.cpts.stay.", "fr.cpts.discharge.", "fr.cpts.followup."}) {

@@ -9,9 +9,10 @@
 
 #include <array>
 #include <exception>
-#include <nlohmann/json.hpp>
 #include <type_traits>
 #include <utility>
+
+#include "events/json.h"
 
 namespace cpts::api {
 namespace {
@@ -70,12 +71,12 @@ prometheus::Family<T>& Build(prometheus::Registry& registry, const std::string& 
   }
 }
 
-double Number(const nlohmann::json& object, const char* key) {
+double Number(const ::cpts::Json& object, const char* key) {
   auto it = object.find(key);
   return it != object.end() && it->is_number() ? it->get<double>() : 0.0;
 }
 
-std::string Text(const nlohmann::json& object, const char* key) {
+std::string Text(const ::cpts::Json& object, const char* key) {
   auto it = object.find(key);
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
@@ -216,9 +217,9 @@ void Metrics::RefreshRocksDb() const {
 }
 
 Status Metrics::UpdateKafkaStats(std::string_view json) {
-  nlohmann::json stats;
+  ::cpts::Json stats;
   try {
-    stats = nlohmann::json::parse(json);
+    stats = ::cpts::Json::parse(json);
   } catch (const std::exception& e) {
     return Status::InvalidArgument(std::string("librdkafka statistics are not JSON: ") + e.what());
   }

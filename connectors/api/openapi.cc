@@ -11,7 +11,7 @@
 namespace cpts::api {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 // --- The table --------------------------------------------------------------------------------
 
@@ -473,7 +473,9 @@ json Operation(const RouteDoc& route) {
                           {"description", p.description},
                           {"schema", ParamSchema(p)}});
   }
-  json& responses = op["responses"];
+  // A value of its own, moved into op at the end: a reference into op would not survive the
+  // members added to op meanwhile (objects keep their members in one vector, events/json.h).
+  json responses = json::object();
   responses["401"] = Ref("responses", "Unauthorized");
   responses["403"] = Ref("responses", "Forbidden");
   responses["400"] = Ref("responses", "BadRequest");
@@ -552,6 +554,7 @@ json Operation(const RouteDoc& route) {
                                          {{"type", "string"}, {"maxLength", 200}}));
   }
   if (!parameters.empty()) op["parameters"] = parameters;
+  op["responses"] = std::move(responses);
   return op;
 }
 
@@ -587,12 +590,13 @@ json BuildOpenApi() {
         {{"name", "feed"}, {"description", "A CPTS's live feed."}}}},
       {"security", {{{"bearer", json::array()}}}},
   };
-  json& paths = doc["paths"];
+  json paths = json::object();  // moved in whole: see Operation() on references into doc
   for (const RouteDoc& route : RouteDocs()) {
     std::vector<std::string> ignored;
     const std::string path = OpenApiPath(route.pattern, &ignored);
     paths[path][route.method == "GET" ? "get" : "post"] = Operation(route);
   }
+  doc["paths"] = std::move(paths);
   doc["components"]["securitySchemes"]["bearer"] = {
       {"type", "http"},
       {"scheme", "bearer"},

@@ -11,10 +11,11 @@
 
 #include <cstdint>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "events/json.h"
 
 namespace cpts::api {
 
@@ -59,7 +60,7 @@ std::vector<const RouteDoc*> RouteDocs(RouteGroup group);
 
 // The OpenAPI 3.0.3 document of RouteDocs(). Deterministic: docs/openapi.json is this, dumped
 // with an indent of 2 and a final newline (OpenApiText()).
-nlohmann::json BuildOpenApi();
+::cpts::Json BuildOpenApi();
 std::string OpenApiText();
 
 }  // namespace cpts::api

@@ -13,7 +13,7 @@
 namespace cpts::api {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 using projections::Page;
 using projections::PatientReads;
 using projections::ReadModels;

@@ -1,8 +1,7 @@
 #include "connectors/api/simulate.h"
 
-#include "connectors/api/private_file.h"
-
 #include <fcntl.h>
+#include <httplib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,26 +13,25 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
-#include <httplib.h>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include "aggregates/actor.h"
 #include "connectors/api/auth.h"
+#include "connectors/api/private_file.h"
+#include "events/json.h"
 #include "events/json_input.h"
 
 namespace cpts::api {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 using Clock = std::chrono::steady_clock;
 
 // ---------------------------------------------------------------------------------------------
 // Files.
-
 
 json EntryJson(const TokenEntry& entry) {
   const Principal& p = entry.principal;

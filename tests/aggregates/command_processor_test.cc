@@ -76,7 +76,7 @@ class CommandProcessorTest : public ::testing::Test {
     processor_ = std::move(*processor);
   }
 
-  Command MakeCommand(const std::string& id, const std::string& type, nlohmann::json data) {
+  Command MakeCommand(const std::string& id, const std::string& type, ::cpts::Json data) {
     return Command{.command_id = id,
                    .type = type,
                    .cptsid = kCpts,

@@ -11,7 +11,6 @@
 // .When(...).Then(...).When(...).ThenRejected(...). Failures point at the caller's line.
 // Thread-safety: none needed; one test owns a scenario.
 
-#include <nlohmann/json.hpp>
 #include <source_location>
 #include <string>
 #include <string_view>
@@ -20,11 +19,12 @@
 #include "aggregates/command.h"
 #include "aggregates/decide.h"
 #include "aggregates/state.h"
+#include "events/json.h"
 #include "tests/events/samples.h"
 
 namespace cpts::aggregates::testing {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 inline constexpr std::string_view kCpts = events::testing::kSampleCptsId;
 inline constexpr std::string_view kCoordinator = "coordinator:cpts-grand-besancon:alice";

@@ -20,7 +20,7 @@ namespace cpts::api {
 namespace {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
+using json = ::cpts::Json;
 
 const std::string kFiness = "250000452";  // CH Pontarlier (a valid FINESS)
 const std::string kOtherFiness = "250000015";

@@ -14,7 +14,6 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <string>
@@ -24,6 +23,7 @@
 #include "aggregates/command_processor.h"
 #include "connectors/embedded_key_store.h"
 #include "connectors/embedded_log.h"
+#include "events/json.h"
 #include "events/topics.h"
 #include "projections/projector.h"
 #include "tests/log/log_test_util.h"
@@ -32,7 +32,7 @@
 namespace cpts::api {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using namespace std::chrono_literals;

@@ -6,9 +6,10 @@
 
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "events/json.h"
 
 namespace cpts::api {
 namespace {
@@ -296,7 +297,7 @@ TEST_F(DaemonConfigTest, TheExampleFileLoadsAndDocumentsEverySetting) {
   const std::string example = std::string(CPTS_SOURCE_DIR) + "/deploy/cptsd.example.json";
   std::ifstream in(example);
   ASSERT_TRUE(in.good()) << example;
-  const nlohmann::json doc = nlohmann::json::parse(in);
+  const ::cpts::Json doc = ::cpts::Json::parse(in);
   for (const std::string& name : DaemonSettingNames()) {
     EXPECT_TRUE(doc.contains(name) || doc.contains("// " + name)) << name;
     EXPECT_TRUE(doc.contains("// " + name)) << name << " has no comment";

@@ -9,17 +9,17 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "connectors/api/auth.h"
 #include "connectors/health_secrets.h"
+#include "events/json.h"
 #include "tests/support/subprocess.h"
 
 namespace cpts::api {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 using std::chrono::seconds;
 namespace fs = std::filesystem;
 

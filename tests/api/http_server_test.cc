@@ -17,7 +17,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -25,6 +24,7 @@
 #include <vector>
 
 #include "connectors/api/sse.h"
+#include "events/json.h"
 #include "tests/support/subprocess.h"
 
 namespace cpts::api {
@@ -38,7 +38,7 @@ struct HttpResult {
   int status = 0;
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
-  nlohmann::json Json() const { return nlohmann::json::parse(body); }
+  ::cpts::Json Json() const { return ::cpts::Json::parse(body); }
 };
 
 std::string Lower(std::string s) {
@@ -160,7 +160,7 @@ std::unique_ptr<HttpServer> StartServer(HttpServerOptions options = {},
   EXPECT_TRUE(server
                   ->Route("GET", "/v1/cpts/:cpts/handoff",
                           [](const Request& req) {
-                            nlohmann::json query = nlohmann::json::object();
+                            ::cpts::Json query = ::cpts::Json::object();
                             for (const auto& [k, v] : req.query) query[k] = v;
                             return Response::Json(200, {{"cpts", *req.Param("cpts")},
                                                         {"route", req.route},
@@ -195,7 +195,7 @@ std::unique_ptr<HttpServer> StartServer(HttpServerOptions options = {},
 void ExpectErrorShape(HttpResult r, int status, const std::string& code) {
   EXPECT_EQ(r.status, status) << r.body;
   EXPECT_THAT(r.headers["content-type"], HasSubstr("application/json"));
-  nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
+  ::cpts::Json j = ::cpts::Json::parse(r.body, nullptr, false);
   ASSERT_TRUE(j.is_object()) << r.body;
   ASSERT_TRUE(j.contains("error")) << r.body;
   EXPECT_EQ(j["error"]["status"], status);
@@ -211,10 +211,10 @@ TEST(HttpServerTest, RoutesPathParamsAndQueryToTheHandler) {
   auto server = StartServer();
   HttpResult r = Curl(server->port(), "/v1/cpts/cpts-haut-doubs/handoff?limit=5&state=open");
   ASSERT_EQ(r.status, 200) << r.body;
-  nlohmann::json j = r.Json();
+  ::cpts::Json j = r.Json();
   EXPECT_EQ(j["cpts"], "cpts-haut-doubs");
   EXPECT_EQ(j["route"], "/v1/cpts/:cpts/handoff");
-  EXPECT_EQ(j["query"], (nlohmann::json{{"limit", "5"}, {"state", "open"}}));
+  EXPECT_EQ(j["query"], (::cpts::Json{{"limit", "5"}, {"state", "open"}}));
   EXPECT_EQ(j["request_id"], r.headers["x-request-id"]);
   EXPECT_EQ(r.headers["cache-control"], "no-store");
 }
@@ -345,7 +345,7 @@ TEST(HttpServerTest, PreHandlerRefusesBeforeTheHandlerAndObserverSeesRoutePatter
                   ->Route("GET", "/v1/cpts/:cpts/worklist",
                           [&](const Request&) {
                             ++handled;
-                            return Response::Json(200, nlohmann::json::object());
+                            return Response::Json(200, ::cpts::Json::object());
                           })
                   .ok());
   server->SetPreHandler([](const Request& req) -> std::optional<Response> {

@@ -14,12 +14,12 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "events/json.h"
 #include "tests/support/subprocess.h"
 
 namespace cpts::api {
@@ -418,7 +418,7 @@ TEST(MetricsTest, ARealPrometheusServerScrapesAndAnswersQueries) {
 
   // Poll the query API until the series shows up: a bounded wait, not a speed assertion.
   const std::string url = "http://127.0.0.1:" + std::to_string(prometheus_port) + "/api/v1/query";
-  nlohmann::json found;
+  ::cpts::Json found;
   for (auto deadline = std::chrono::steady_clock::now() + 60s;
        std::chrono::steady_clock::now() < deadline && found.is_null();
        std::this_thread::sleep_for(500ms)) {
@@ -427,7 +427,7 @@ TEST(MetricsTest, ARealPrometheusServerScrapesAndAnswersQueries) {
          "query=cpts_http_request_duration_seconds_count{route=\"/v1/cpts/:cpts/handoff\"}", url},
         10s);
     if (!body.ok()) continue;  // not listening yet
-    nlohmann::json answer = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
+    ::cpts::Json answer = ::cpts::Json::parse(*body, nullptr, /*allow_exceptions=*/false);
     if (answer.is_object() && answer.value("status", "") == "success" &&
         !answer["data"]["result"].empty()) {
       found = answer["data"]["result"][0];

@@ -26,7 +26,7 @@
 namespace cpts::api {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -10,13 +10,13 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "connectors/api/feed_routes.h"
+#include "events/json.h"
 #include "projections/access_log.h"
 #include "tests/projections/projection_test_util.h"
 #include "tests/support/subprocess.h"
@@ -24,7 +24,7 @@
 namespace cpts::api {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 using projections::testing::Patient;
 using projections::testing::Rpps;
 using ::testing::HasSubstr;

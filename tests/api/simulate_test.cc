@@ -13,7 +13,6 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <string>
@@ -24,6 +23,7 @@
 #include "connectors/api/daemon.h"
 #include "connectors/health_secrets.h"
 #include "events/identity.h"
+#include "events/json.h"
 #include "events/pseudonym.h"
 #include "tests/log/log_test_util.h"
 #include "tests/support/subprocess.h"
@@ -32,7 +32,7 @@ namespace cpts::api {
 namespace {
 
 using ::testing::HasSubstr;
-using nlohmann::json;
+using json = ::cpts::Json;
 using namespace std::chrono_literals;
 
 std::string ReadFile(const std::string& path) {

@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <nlohmann/json.hpp>
 
+#include "events/json.h"
 #include "projections/clock.h"
 #include "tests/audit/audit_test_util.h"
 
@@ -13,7 +13,7 @@ namespace cpts::audittest {
 namespace {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
+using json = ::cpts::Json;
 
 std::string Pos(const At& at) {
   return "p" + std::to_string(at.partition) + "@" + std::to_string(at.offset);
@@ -117,7 +117,7 @@ TEST_F(AuditCliTest, AnExportVerifiesOfflineAndATamperedLineFailsNamingTheLine) 
   EXPECT_EQ(manifest["window"]["from"], third_);
   EXPECT_EQ(manifest["window"]["until"], middle_);
   EXPECT_GT(manifest["events"].get<int>(), 0);
-  EXPECT_EQ(manifest["file"]["lines"], manifest["events"]);
+  EXPECT_EQ(manifest.at("file").at("lines"), manifest.at("events"));
 
   run = Cpts({"audit", "verify", "--export", out});
   EXPECT_EQ(run.status, 0) << run.out;

@@ -5,16 +5,15 @@
 
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include "connectors/kafka_log.h"
+#include "events/json.h"
 #include "tests/audit/audit_test_util.h"
 #include "tests/support/test_broker.h"
 
 namespace cpts::audittest {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 class AuditKafkaTest : public ::testing::Test {
  protected:

@@ -196,14 +196,14 @@ inline CptsRun Cpts(const std::vector<std::string>& args) {
 }
 
 // The JSON objects of `cpts audit verify --json` output: problems, then the summary.
-inline std::vector<nlohmann::json> JsonLines(const std::string& out) {
-  std::vector<nlohmann::json> lines;
+inline std::vector<::cpts::Json> JsonLines(const std::string& out) {
+  std::vector<::cpts::Json> lines;
   size_t from = 0;
   while (from < out.size()) {
     size_t nl = out.find('\n', from);
     if (nl == std::string::npos) nl = out.size();
     const std::string line = out.substr(from, nl - from);
-    if (!line.empty() && line[0] == '{') lines.push_back(nlohmann::json::parse(line));
+    if (!line.empty() && line[0] == '{') lines.push_back(::cpts::Json::parse(line));
     from = nl + 1;
   }
   return lines;

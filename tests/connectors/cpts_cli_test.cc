@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "events/json.h"
 #include "tests/log/log_test_util.h"
 #include "tests/support/subprocess.h"
 

@@ -11,8 +11,8 @@
 #include <iterator>
 #include <map>
 #include <sstream>
-#include <nlohmann/json.hpp>
 
+#include "events/json.h"
 #include "tests/log/log_test_util.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_broker.h"
@@ -20,7 +20,7 @@
 namespace cpts {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 using std::chrono::seconds;
 
 const std::string kCpts = "cpts-haut-doubs";

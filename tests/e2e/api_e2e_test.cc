@@ -16,7 +16,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <string>
@@ -26,6 +25,7 @@
 #include "aggregates/command.h"
 #include "connectors/api/openapi.h"
 #include "connectors/health_secrets.h"
+#include "events/json.h"
 #include "tests/e2e/cptsd_harness.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_broker.h"
@@ -36,7 +36,7 @@ namespace {
 using api::RouteDoc;
 using api::RouteDocs;
 using api::RouteGroup;
-using nlohmann::json;
+using json = ::cpts::Json;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using namespace std::chrono_literals;

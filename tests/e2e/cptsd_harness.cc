@@ -20,7 +20,7 @@
 
 namespace cpts::e2e {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 

@@ -16,11 +16,11 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "events/json.h"
 #include "events/status.h"
 #include "tests/support/subprocess.h"
 
@@ -70,7 +70,7 @@ struct Reply {
   int status = 0;                              // 0 when curl itself failed (see `error`)
   std::map<std::string, std::string> headers;  // names in lower case; the last value wins
   std::string body;
-  nlohmann::json json;  // the body parsed, or discarded (is_discarded()) when not JSON
+  ::cpts::Json json;    // the body parsed, or discarded (is_discarded()) when not JSON
   std::string error;    // curl's own failure, if any
 
   std::string Header(const std::string& lower_case_name) const;
@@ -99,7 +99,7 @@ struct SseEvent {
   std::string id;
   std::string event;
   std::string data;     // the data lines joined with '\n'
-  nlohmann::json json;  // data parsed
+  ::cpts::Json json;    // data parsed
 };
 
 class SseClient {

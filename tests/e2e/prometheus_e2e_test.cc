@@ -6,18 +6,18 @@
 #include <signal.h>
 
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
 #include "connectors/health_secrets.h"
+#include "events/json.h"
 #include "tests/e2e/cptsd_harness.h"
 #include "tests/support/subprocess.h"
 
 namespace cpts::e2e {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 using namespace std::chrono_literals;
 
 TEST(PrometheusE2eTest, PrometheusScrapesCptsdAndFindsTheProjectsMetrics) {

@@ -15,7 +15,7 @@
 namespace cpts::events {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::SampleData;

@@ -4,7 +4,7 @@
 
 namespace cpts::events::testing {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 std::string SamplePseudonym(int n) { return Sha256Hex("patient-" + std::to_string(n)); }
 

@@ -4,11 +4,11 @@
 // Thread-safety: pure functions.
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
 #include "events/envelope.h"
+#include "events/json.h"
 
 namespace cpts::events::testing {
 
@@ -22,10 +22,10 @@ inline constexpr std::string_view kSampleCommune = "25056";       // Besançon
 std::string SamplePseudonym(int n);
 
 // A well-formed encrypted identity block (its bytes decrypt to nothing: zeros).
-nlohmann::json SampleIdentity();
+::cpts::Json SampleIdentity();
 
 // Valid data for `type`, with most optional fields filled; null for a type the catalogue lacks.
-nlohmann::json SampleData(std::string_view type);
+::cpts::Json SampleData(std::string_view type);
 
 // A valid envelope of `type` carrying SampleData(type), at `sequence` of kSampleCptsId's stream.
 Envelope SampleEnvelope(std::string_view type, uint64_t sequence = 1,

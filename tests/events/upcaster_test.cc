@@ -9,7 +9,7 @@
 namespace cpts::events {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 using testing::SampleEnvelope;
 using ::testing::StartsWith;
 

@@ -15,7 +15,6 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -23,6 +22,7 @@
 #include <vector>
 
 #include "connectors/kafka_log.h"
+#include "events/json.h"
 #include "events/log.h"
 #include "tests/log/log_test_util.h"
 #include "tests/support/subprocess.h"
@@ -33,7 +33,7 @@ namespace {
 
 static_assert(sizeof("é") == 3, "tests/log/kafka_interop_test.cc must be compiled as UTF-8");
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 // How long a kcat or python3 run may take before the test gives up on it. The Python scripts
 // stop themselves, with a message, after kScriptTimeoutSeconds; the margin lets them say why.

@@ -2,22 +2,21 @@
 // SIGKILL mid-run ends equal to an uninterrupted one; replay and query from the command line;
 // bad flags named.
 
+#include <gtest/gtest.h>
 #include <signal.h>
 
-#include <gtest/gtest.h>
-
-#include <nlohmann/json.hpp>
 #include <iostream>
 #include <random>
 #include <thread>
 
+#include "events/json.h"
 #include "tests/log/log_test_util.h"
 #include "tests/support/subprocess.h"
 
 namespace cpts {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 

@@ -5,11 +5,11 @@
 
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "connectors/embedded_log.h"
 #include "events/codec.h"
+#include "events/json.h"
 #include "events/topics.h"
 #include "projections/projector.h"
 #include "projections/queries.h"
@@ -19,7 +19,7 @@
 
 namespace cpts::projections::testing {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 // RPPS numbers with a valid Luhn digit, distinct per n.
 std::string Rpps(int n);

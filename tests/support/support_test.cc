@@ -10,11 +10,11 @@
 
 #include <cerrno>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "events/json.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_broker.h"
 
@@ -183,7 +183,7 @@ Result<Metadata> ReadMetadata(const TestBroker& broker) {
   if (!json_text.ok()) return json_text.status();
   Metadata metadata;
   try {
-    auto json = nlohmann::json::parse(*json_text);
+    auto json = ::cpts::Json::parse(*json_text);
     for (const auto& b : json.at("brokers")) metadata.broker_ids.insert(b.at("id").get<int>());
     for (const auto& t : json.at("topics")) {
       const std::string name = t.at("topic").get<std::string>();
@@ -199,7 +199,7 @@ Result<Metadata> ReadMetadata(const TestBroker& broker) {
       }
       metadata.leaders[name] = leaders;
     }
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const ::cpts::Json::exception& e) {
     return Status::Corruption(std::string("kcat -L -J output: ") + e.what());
   }
   return metadata;

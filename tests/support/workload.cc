@@ -12,7 +12,7 @@ namespace cpts::test {
 namespace {
 
 using aggregates::Command;
-using nlohmann::json;
+using json = ::cpts::Json;
 
 constexpr int kGps = 8;
 constexpr int kNurses = 6;

@@ -5,10 +5,10 @@
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
-#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
+#include "events/json.h"
 #include "tests/log/log_test_util.h"
 #include "tests/vault/vault_test_util.h"
 
@@ -113,7 +113,7 @@ TEST_F(EmbeddedKeyStoreTest, DestroyRemovesTheWrappedKeyFromEveryFile) {
     kept = *store->KeyFor(Patient(2));
   }
   const auto wrapped = [](const std::string& row) {
-    return nlohmann::json::parse(row)["wrapped"].get<std::string>();
+    return ::cpts::Json::parse(row)["wrapped"].get<std::string>();
   };
   const std::string erased_wrapped = wrapped(StoredRow(erased.key_id));
   const std::string kept_wrapped = wrapped(StoredRow(kept.key_id));

@@ -13,7 +13,7 @@
 namespace cpts::events {
 namespace {
 
-using nlohmann::json;
+using json = ::cpts::Json;
 
 const std::string kPatient(64, 'a');
 const std::string kOtherPatient(64, 'b');

@@ -5,12 +5,12 @@
 
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
 #include "connectors/embedded_log.h"
 #include "connectors/kafka_log.h"
+#include "events/json.h"
 #include "events/topics.h"
 #include "tests/log/log_test_util.h"
 #include "tests/support/subprocess.h"
@@ -199,7 +199,7 @@ TEST(LogKeyStoreKafkaTest, DestroyWritesNullValuesOnKafka) {
   std::istringstream lines(*out);
   for (std::string line; std::getline(lines, line);) {
     if (line.empty()) continue;
-    const nlohmann::json j = nlohmann::json::parse(line);
+    const ::cpts::Json j = ::cpts::Json::parse(line);
     EXPECT_EQ(j["key"], key.key_id);
     if (j["payload"].is_null())
       ++nulls;
