@@ -93,11 +93,13 @@ Status CheckAttributes(const Envelope& e) {
   if (e.subject) CPTS_RETURN_IF_ERROR(CheckText("subject", *e.subject));
   CPTS_RETURN_IF_ERROR(CheckText("causationid", e.causationid));
   // The id derives from the position and the cause, so it is checked once both are.
-  const std::string expected_id = DeterministicEventId(e.cptsid, e.sequence, e.causationid);
-  if (e.id != expected_id) {
+  const EventIdChars expected_id =
+      DeterministicEventIdChars(e.cptsid, e.sequence, e.causationid);
+  if (e.id != std::string_view(expected_id.data(), expected_id.size())) {
     return Fail("id", "is not the id of " + e.cptsid + " sequence " +
                           std::to_string(e.sequence.value()) + " caused by its causationid" +
-                          " (expected \"" + expected_id + "\", from DeterministicEventId)");
+                          " (expected \"" + std::string(expected_id.data(), expected_id.size()) +
+                          "\", from DeterministicEventId)");
   }
   CPTS_RETURN_IF_ERROR(CheckText("correlationid", e.correlationid));
   CPTS_RETURN_IF_ERROR(CheckText("actor", e.actor));
