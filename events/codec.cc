@@ -196,7 +196,10 @@ class AttributeReader {
     }
   }
 
-  Result<Envelope> Finish() && {
+  // The attributes read, once Finish() returned Ok.
+  Envelope& envelope() { return e_; }
+
+  Status Finish() {
     if (!unknown_.empty()) {
       std::string names;
       for (const auto& name : kAttributes) names += (names.empty() ? "" : ", ") + std::string(name);
@@ -233,7 +236,7 @@ class AttributeReader {
     e_.schemaversion = schemaversion.get<int>();
 
     if (!Seen(kData)) return Fail("data", "is missing");
-    return std::move(e_);
+    return Status::Ok();
   }
 
  private:
@@ -320,9 +323,9 @@ Result<DecodedEvent> Decode(std::string_view bytes) {
       return Status::InvalidArgument("an event is a JSON object, got " +
                                      std::string((*parsed)->type_name()));
     }
-    Result<Envelope> envelope = std::move(reader).Finish();
-    if (!envelope.ok()) return envelope.status();
-    Envelope& e = *envelope;
+    CPTS_RETURN_IF_ERROR(reader.Finish());
+    // Checked and upcast where the reader put it, then moved once into the result.
+    Envelope& e = reader.envelope();
     CPTS_RETURN_IF_ERROR(CheckAttributes(e));
 
     const EventTypeSpec* stored_spec = FindEventType(e.type);

@@ -168,7 +168,7 @@ class Parser {
   // wins, as it did with nlohmann); duplicate() names the first one.
   // With `members` set, the members of a top-level object go where it says (and *out is left
   // alone); see ParseStrictJsonMembers.
-  bool Parse(json* out, const std::function<MemberSlot(std::string_view)>* members = nullptr) {
+  bool Parse(json* out, const MemberSlotFor* members = nullptr) {
     // A UTF-8 byte order mark is skipped, as nlohmann does.
     if (p_ < end_ && *p_ == 0xef) {
       for (const unsigned char expected : {0xbb, 0xbf}) {
@@ -649,7 +649,9 @@ class Parser {
   bool ParseObject(json* out) {
     if (++depth_ > kMaxDepth) return TooDeep();
     ++p_;  // '{'
-    *out = json::value_t::object;
+    // An empty object already there (a default Envelope's data) is kept rather than replaced
+    // by a newly allocated one.
+    if (!out->is_object() || !out->empty()) *out = json::value_t::object;
     json::object_t& object = *out->get_ptr<json::object_t*>();
     SkipWhitespace();
     if (p_ < end_ && *p_ == '}') {
@@ -686,7 +688,7 @@ class Parser {
 
   // ParseObject for the top-level object of ParseStrictJsonMembers: values go to the caller's
   // slots rather than into a map.
-  bool ParseMembers(const std::function<MemberSlot(std::string_view)>& slot_for) {
+  bool ParseMembers(MemberSlotFor slot_for) {
     ++depth_;
     ++p_;  // '{'
     SkipWhitespace();
@@ -775,7 +777,7 @@ Result<json> ParseStrictJson(std::string_view bytes, std::string_view what) {
 
 Result<std::optional<json>> ParseStrictJsonMembers(
     std::string_view bytes, std::string_view what,
-    const std::function<MemberSlot(std::string_view key)>& slot_for) {
+    MemberSlotFor slot_for) {
   Parser parser(bytes);
   json value = json::value_t::discarded;  // stays so when the document is an object
   if (!parser.Parse(&value, &slot_for)) {
