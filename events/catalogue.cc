@@ -205,24 +205,36 @@ Status CheckSiren(std::string_view siren) {
   return Status::Ok();
 }
 
+// Each byte's value as a base64 character, -1 for a byte that is not one. A table: an identity
+// block's ciphertext is most of the characters an event's checks look at.
+constexpr auto kBase64Value = [] {
+  std::array<int8_t, 256> value{};
+  for (int c = 0; c < 256; ++c) {
+    // libsodium 1.0.18, which this check replaced, reads every byte from 0x80 up as '/' (its
+    // constant-time lookup takes a signed char). Stored events were accepted that way, so they
+    // still are; catalogue_test.cc compares the two over every byte.
+    if (c >= 0x80) {
+      value[c] = 63;
+    } else if (c >= 'A' && c <= 'Z') {
+      value[c] = static_cast<int8_t>(c - 'A');
+    } else if (c >= 'a' && c <= 'z') {
+      value[c] = static_cast<int8_t>(c - 'a' + 26);
+    } else if (c >= '0' && c <= '9') {
+      value[c] = static_cast<int8_t>(c - '0' + 52);
+    } else {
+      value[c] = c == '+' ? 62 : c == '/' ? 63 : -1;
+    }
+  }
+  return value;
+}();
+
 // The number of bytes standard base64 (with padding) `text` decodes to, or nullopt: exactly what
 // sodium_base642bin(..., ignore=nullptr, ..., sodium_base64_VARIANT_ORIGINAL) accepts when it
 // must read all of `text`, without decoding (which cost more than the rest of an identity
 // block's checks): a run of alphabet characters, the unused bits of the last one zero
 // (canonical), then the '=' padding the run's length calls for, and nothing else.
 std::optional<size_t> Base64Size(std::string_view text) {
-  const auto value = [](char c) -> int {
-    // libsodium 1.0.18, which this check replaced, reads every byte from 0x80 up as '/' (its
-    // constant-time lookup takes a signed char). Stored events were accepted that way, so they
-    // still are; catalogue_test.cc compares the two over every byte.
-    if (static_cast<unsigned char>(c) >= 0x80) return 63;
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
+  const auto value = [](char c) -> int { return kBase64Value[static_cast<unsigned char>(c)]; };
   size_t run = 0;
   while (run < text.size() && value(text[run]) >= 0) ++run;
   // Characters of the last quantum: 0 (complete), 2 (one byte, 4 spare bits, "=="), 3 (two
