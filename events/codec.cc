@@ -161,13 +161,8 @@ static_assert(std::size(kAttributes) == kAttributeCount);
 // key order), then each attribute in a fixed order.
 class AttributeReader {
  public:
-  AttributeReader() {
-    // A string attribute's value lands in the envelope; anything else here, to be named in
-    // the message. Discarded marks "nothing else came".
-    for (json& other : others_) other = json::value_t::discarded;
-  }
-
   MemberSlot SlotFor(std::string_view key) {
+    NoteNotText();
     // Stored events are canonical JSON, keys sorted like kAttributes: try the next one first.
     size_t i = next_;
     if (i >= kAttributeCount || kAttributes[i] != key) {
@@ -189,10 +184,12 @@ class AttributeReader {
       case kData:
         return {.value = &e_.data};
       case kSchemaVersion:
+        return {.value = &schemaversion_};
       case kSequence:
-        return {.value = &others_[i]};
+        return {.value = &sequence_};
       default:
-        return {.text = Text(static_cast<Attribute>(i)), .value = &others_[i]};
+        last_text_ = static_cast<Attribute>(i);
+        return {.text = Text(static_cast<Attribute>(i)), .value = &not_text_};
     }
   }
 
@@ -200,6 +197,7 @@ class AttributeReader {
   Envelope& envelope() { return e_; }
 
   Status Finish() {
+    NoteNotText();
     if (!unknown_.empty()) {
       std::string names;
       for (const auto& name : kAttributes) names += (names.empty() ? "" : ", ") + std::string(name);
@@ -216,7 +214,7 @@ class AttributeReader {
     if (Seen(kSubject)) e_.subject = std::move(subject_);
 
     if (!Seen(kSequence)) return Fail("sequence", "is missing");
-    const json& sequence = others_[kSequence];
+    const json& sequence = sequence_;
     if (!sequence.is_number_unsigned()) {
       return Fail("sequence",
                   "must be an integer of 1 or more, got " +
@@ -226,7 +224,7 @@ class AttributeReader {
     e_.sequence = Sequence(sequence.get<uint64_t>());
 
     if (!Seen(kSchemaVersion)) return Fail("schemaversion", "is missing");
-    const json& schemaversion = others_[kSchemaVersion];
+    const json& schemaversion = schemaversion_;
     if (!schemaversion.is_number_integer() || schemaversion < 1 || schemaversion > 1'000'000) {
       return Fail("schemaversion",
                   "must be a positive integer, got " +
@@ -242,10 +240,19 @@ class AttributeReader {
  private:
   bool Seen(Attribute a) const { return (seen_ & (uint32_t{1} << a)) != 0; }
 
+  // A string attribute's value lands in the envelope; anything else in not_text_, whose type is
+  // kept here, once the value is read, for the message. One scratch value rather than a json
+  // per attribute: building and destroying fifteen of them showed in every Decode.
+  void NoteNotText() {
+    if (not_text_.is_discarded()) return;
+    not_text_type_[last_text_] = not_text_.type_name();
+    not_text_ = json::value_t::discarded;
+  }
+
   Status CheckString(Attribute a) const {
     if (!Seen(a)) return Fail(kAttributes[a], "is missing");
-    if (!others_[a].is_discarded()) {
-      return Fail(kAttributes[a], "must be a string, got " + std::string(others_[a].type_name()));
+    if (not_text_type_[a] != nullptr) {
+      return Fail(kAttributes[a], "must be a string, got " + std::string(not_text_type_[a]));
     }
     return Status::Ok();
   }
@@ -283,7 +290,11 @@ class AttributeReader {
 
   Envelope e_;
   std::string subject_;
-  std::array<json, kAttributeCount> others_;
+  json sequence_;
+  json schemaversion_;
+  json not_text_ = json::value_t::discarded;  // discarded: nothing but strings came
+  Attribute last_text_ = kId;                 // the string attribute not_text_ was last given to
+  std::array<const char*, kAttributeCount> not_text_type_{};  // set: it was not a string
   uint32_t seen_ = 0;  // a bit per Attribute
   size_t next_ = 0;    // where the next key is in canonical order
   std::vector<std::string> unknown_;
