@@ -103,8 +103,7 @@ Status CheckAttributes(const Envelope& e) {
   if (e.subject) CPTS_RETURN_IF_ERROR(CheckText("subject", *e.subject));
   CPTS_RETURN_IF_ERROR(CheckText("causationid", e.causationid));
   // The id derives from the position and the cause, so it is checked once both are.
-  const EventIdChars expected_id =
-      DeterministicEventIdChars(e.cptsid, e.sequence, e.causationid);
+  const EventIdChars expected_id = DeterministicEventIdChars(e.cptsid, e.sequence, e.causationid);
   if (e.id != std::string_view(expected_id.data(), expected_id.size())) {
     return Fail("id", "is not the id of " + e.cptsid + " sequence " +
                           std::to_string(e.sequence.value()) + " caused by its causationid" +
@@ -256,7 +255,7 @@ class AttributeReader {
   void NoteNotText() {
     if (not_text_.is_discarded()) return;
     not_text_type_[last_text_] = not_text_.type_name();
-    not_text_ = json::value_t::discarded;
+    not_text_ = nlohmann::json::value_t::discarded;
   }
 
   Status CheckString(Attribute a) const {
@@ -300,11 +299,14 @@ class AttributeReader {
 
   Envelope e_;
   std::string subject_;
-  json sequence_;
-  json schemaversion_;
-  json not_text_ = json::value_t::discarded;  // discarded: nothing but strings came
-  Attribute last_text_ = kId;                 // the string attribute not_text_ was last given to
-  std::array<const char*, kAttributeCount> not_text_type_{};  // set: it was not a string
+  nlohmann::json sequence_;
+  nlohmann::json schemaversion_;
+  // Discarded while only strings came.
+  nlohmann::json not_text_ = nlohmann::json::value_t::discarded;
+  // The string attribute not_text_ was last given to.
+  Attribute last_text_ = kId;
+  // Per attribute, set when its value was not a string: that value's type name.
+  std::array<const char*, kAttributeCount> not_text_type_{};
   uint32_t seen_ = 0;  // a bit per Attribute
   size_t next_ = 0;    // where the next key is in canonical order
   std::vector<std::string> unknown_;

@@ -81,8 +81,8 @@ EventIdChars DeterministicEventIdChars(std::string_view cpts_id, Sequence sequen
   Sha256 sha256;
   if (NeedsNoEscape(cpts_id) && NeedsNoEscape(causation_id)) {
     char digits[20];  // the largest uint64_t has 20 digits
-    const auto [digits_end, error] = std::to_chars(std::begin(digits), std::end(digits),
-                                                   sequence.value());
+    const auto [digits_end, error] =
+        std::to_chars(std::begin(digits), std::end(digits), sequence.value());
     (void)error;  // 20 characters always suffice
     sha256.Update("[\"fr.cpts.event\",\"").Update(cpts_id).Update("\",");
     sha256.Update(std::string_view(digits, digits_end - digits)).Update(",\"");

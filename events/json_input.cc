@@ -796,9 +796,8 @@ Result<json> ParseStrictJson(std::string_view bytes, std::string_view what) {
   return value;
 }
 
-Result<std::optional<json>> ParseStrictJsonMembers(
-    std::string_view bytes, std::string_view what,
-    MemberSlotFor slot_for) {
+Result<std::optional<json>> ParseStrictJsonMembers(std::string_view bytes, std::string_view what,
+                                                   MemberSlotFor slot_for) {
   Parser parser(bytes);
   json value = json::value_t::discarded;  // stays so when the document is an object
   if (!parser.Parse(&value, &slot_for)) {

@@ -61,9 +61,9 @@ class MemberSlotFor {
 // what parsing an event allocates). Returns nullopt when the document is an object, the parsed
 // value otherwise. Accepts and refuses exactly what ParseStrictJson does, with the same
 // messages; what the slots hold after a failure is unspecified.
-Result<std::optional<nlohmann::json>> ParseStrictJsonMembers(
-    std::string_view bytes, std::string_view what,
-    MemberSlotFor slot_for);
+Result<std::optional<nlohmann::json>> ParseStrictJsonMembers(std::string_view bytes,
+                                                             std::string_view what,
+                                                             MemberSlotFor slot_for);
 
 // A name read from input (a key, a type), quoted when it looks like one of ours: a letter, then
 // letters, digits, '.', '_', '-', never 5 digits in a row; otherwise "(name not shown)".
