@@ -185,10 +185,16 @@ bool IsDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-int Number(std::string_view digits) {
-  int n = 0;
-  for (char c : digits) n = n * 10 + (c - '0');
-  return n;
+// The number the `n` characters of `s` from `at` write, or -1 when one is not a digit. The
+// caller has checked s holds them: IsTimestamp runs on every event, and substr's own bounds
+// check, never needed here, cost more than the digits.
+int DigitsAt(std::string_view s, size_t at, size_t n) {
+  int value = 0;
+  for (size_t i = at; i < at + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    value = value * 10 + (s[i] - '0');
+  }
+  return value;
 }
 
 // SIREN (company register, for structures without a FINESS such as local authorities and
@@ -205,24 +211,36 @@ Status CheckSiren(std::string_view siren) {
   return Status::Ok();
 }
 
+// Each byte's value as a base64 character, -1 for a byte that is not one. A table: an identity
+// block's ciphertext is most of the characters an event's checks look at.
+constexpr auto kBase64Value = [] {
+  std::array<int8_t, 256> value{};
+  for (int c = 0; c < 256; ++c) {
+    // libsodium 1.0.18, which this check replaced, reads every byte from 0x80 up as '/' (its
+    // constant-time lookup takes a signed char). Stored events were accepted that way, so they
+    // still are; catalogue_test.cc compares the two over every byte.
+    if (c >= 0x80) {
+      value[c] = 63;
+    } else if (c >= 'A' && c <= 'Z') {
+      value[c] = static_cast<int8_t>(c - 'A');
+    } else if (c >= 'a' && c <= 'z') {
+      value[c] = static_cast<int8_t>(c - 'a' + 26);
+    } else if (c >= '0' && c <= '9') {
+      value[c] = static_cast<int8_t>(c - '0' + 52);
+    } else {
+      value[c] = c == '+' ? 62 : c == '/' ? 63 : -1;
+    }
+  }
+  return value;
+}();
+
 // The number of bytes standard base64 (with padding) `text` decodes to, or nullopt: exactly what
 // sodium_base642bin(..., ignore=nullptr, ..., sodium_base64_VARIANT_ORIGINAL) accepts when it
 // must read all of `text`, without decoding (which cost more than the rest of an identity
 // block's checks): a run of alphabet characters, the unused bits of the last one zero
 // (canonical), then the '=' padding the run's length calls for, and nothing else.
 std::optional<size_t> Base64Size(std::string_view text) {
-  const auto value = [](char c) -> int {
-    // libsodium 1.0.18, which this check replaced, reads every byte from 0x80 up as '/' (its
-    // constant-time lookup takes a signed char). Stored events were accepted that way, so they
-    // still are; catalogue_test.cc compares the two over every byte.
-    if (static_cast<unsigned char>(c) >= 0x80) return 63;
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
+  const auto value = [](char c) -> int { return kBase64Value[static_cast<unsigned char>(c)]; };
   size_t run = 0;
   while (run < text.size() && value(text[run]) >= 0) ++run;
   // Characters of the last quantum: 0 (complete), 2 (one byte, 4 spare bits, "=="), 3 (two
@@ -917,14 +935,11 @@ std::string_view AgeBand(int64_t age) {
 }
 
 bool IsDate(std::string_view s) {
-  if (s.size() != 10 || s[4] != '-' || s[7] != '-' || !IsDigits(s.substr(0, 4)) ||
-      !IsDigits(s.substr(5, 2)) || !IsDigits(s.substr(8, 2))) {
-    return false;
-  }
-  const int year = Number(s.substr(0, 4));
-  const int month = Number(s.substr(5, 2));
-  const int day = Number(s.substr(8, 2));
-  if (year < 1 || month < 1 || month > 12 || day < 1) return false;
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+  const int year = DigitsAt(s, 0, 4);
+  const int month = DigitsAt(s, 5, 2);
+  const int day = DigitsAt(s, 8, 2);
+  if (year < 1 || month < 1 || month > 12 || day < 1) return false;  // -1: not digits
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
   return day <= kDays[month - 1] + (month == 2 && leap ? 1 : 0);
@@ -932,12 +947,13 @@ bool IsDate(std::string_view s) {
 
 bool IsTimestamp(std::string_view s) {
   // "YYYY-MM-DDTHH:MM:SS" is 19 characters.
-  if (s.size() < 20 || !IsDate(s.substr(0, 10)) || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
-      !IsDigits(s.substr(11, 2)) || !IsDigits(s.substr(14, 2)) || !IsDigits(s.substr(17, 2))) {
+  if (s.size() < 20 || !IsDate(s.substr(0, 10)) || s[10] != 'T' || s[13] != ':' || s[16] != ':') {
     return false;
   }
-  if (Number(s.substr(11, 2)) > 23 || Number(s.substr(14, 2)) > 59 ||
-      Number(s.substr(17, 2)) > 59) {
+  const int hour = DigitsAt(s, 11, 2);
+  const int minute = DigitsAt(s, 14, 2);
+  const int second = DigitsAt(s, 17, 2);
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) {
     return false;
   }
   std::string_view rest = s.substr(19);
@@ -948,9 +964,10 @@ bool IsTimestamp(std::string_view s) {
     rest.remove_prefix(digits);
   }
   if (rest == "Z") return true;
-  return rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':' &&
-         IsDigits(rest.substr(1, 2)) && IsDigits(rest.substr(4, 2)) &&
-         Number(rest.substr(1, 2)) <= 23 && Number(rest.substr(4, 2)) <= 59;
+  if (rest.size() != 6 || (rest[0] != '+' && rest[0] != '-') || rest[3] != ':') return false;
+  const int zone_hours = DigitsAt(rest, 1, 2);
+  const int zone_minutes = DigitsAt(rest, 4, 2);
+  return zone_hours >= 0 && zone_hours <= 23 && zone_minutes >= 0 && zone_minutes <= 59;
 }
 
 }  // namespace cpts::events

@@ -32,10 +32,20 @@ Status Fail(std::string_view attribute, const std::string& what) {
   return Status::InvalidArgument("attribute " + std::string(attribute) + ": " + what);
 }
 
+// Lowercase hex digits, as a table: every event's prevhash goes through IsHex64, and a lookup per
+// byte costs less than the two range tests, whose branches a random hash mispredicts.
+constexpr auto kLowerHexDigit = [] {
+  std::array<bool, 256> digit{};
+  for (int c = '0'; c <= '9'; ++c) digit[c] = true;
+  for (int c = 'a'; c <= 'f'; ++c) digit[c] = true;
+  return digit;
+}();
+
 bool IsHex64(std::string_view s) {
-  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
+  if (s.size() != 64) return false;
+  bool hex = true;
+  for (const char c : s) hex &= kLowerHexDigit[static_cast<unsigned char>(c)];
+  return hex;
 }
 
 Status CheckText(std::string_view attribute, std::string_view value) {
@@ -93,11 +103,12 @@ Status CheckAttributes(const Envelope& e) {
   if (e.subject) CPTS_RETURN_IF_ERROR(CheckText("subject", *e.subject));
   CPTS_RETURN_IF_ERROR(CheckText("causationid", e.causationid));
   // The id derives from the position and the cause, so it is checked once both are.
-  const std::string expected_id = DeterministicEventId(e.cptsid, e.sequence, e.causationid);
-  if (e.id != expected_id) {
+  const EventIdChars expected_id = DeterministicEventIdChars(e.cptsid, e.sequence, e.causationid);
+  if (e.id != std::string_view(expected_id.data(), expected_id.size())) {
     return Fail("id", "is not the id of " + e.cptsid + " sequence " +
                           std::to_string(e.sequence.value()) + " caused by its causationid" +
-                          " (expected \"" + expected_id + "\", from DeterministicEventId)");
+                          " (expected \"" + std::string(expected_id.data(), expected_id.size()) +
+                          "\", from DeterministicEventId)");
   }
   CPTS_RETURN_IF_ERROR(CheckText("correlationid", e.correlationid));
   CPTS_RETURN_IF_ERROR(CheckText("actor", e.actor));
@@ -159,13 +170,8 @@ static_assert(std::size(kAttributes) == kAttributeCount);
 // key order), then each attribute in a fixed order.
 class AttributeReader {
  public:
-  AttributeReader() {
-    // A string attribute's value lands in the envelope; anything else here, to be named in
-    // the message. Discarded marks "nothing else came".
-    for (json& other : others_) other = json::value_t::discarded;
-  }
-
   MemberSlot SlotFor(std::string_view key) {
+    NoteNotText();
     // Stored events are canonical JSON, keys sorted like kAttributes: try the next one first.
     size_t i = next_;
     if (i >= kAttributeCount || kAttributes[i] != key) {
@@ -187,14 +193,20 @@ class AttributeReader {
       case kData:
         return {.value = &e_.data};
       case kSchemaVersion:
+        return {.value = &schemaversion_};
       case kSequence:
-        return {.value = &others_[i]};
+        return {.value = &sequence_};
       default:
-        return {.text = Text(static_cast<Attribute>(i)), .value = &others_[i]};
+        last_text_ = static_cast<Attribute>(i);
+        return {.text = Text(static_cast<Attribute>(i)), .value = &not_text_};
     }
   }
 
-  Result<Envelope> Finish() && {
+  // The attributes read, once Finish() returned Ok.
+  Envelope& envelope() { return e_; }
+
+  Status Finish() {
+    NoteNotText();
     if (!unknown_.empty()) {
       std::string names;
       for (const auto& name : kAttributes) names += (names.empty() ? "" : ", ") + std::string(name);
@@ -211,7 +223,7 @@ class AttributeReader {
     if (Seen(kSubject)) e_.subject = std::move(subject_);
 
     if (!Seen(kSequence)) return Fail("sequence", "is missing");
-    const json& sequence = others_[kSequence];
+    const json& sequence = sequence_;
     if (!sequence.is_number_unsigned()) {
       return Fail("sequence",
                   "must be an integer of 1 or more, got " +
@@ -221,7 +233,7 @@ class AttributeReader {
     e_.sequence = Sequence(sequence.get<uint64_t>());
 
     if (!Seen(kSchemaVersion)) return Fail("schemaversion", "is missing");
-    const json& schemaversion = others_[kSchemaVersion];
+    const json& schemaversion = schemaversion_;
     if (!schemaversion.is_number_integer() || schemaversion < 1 || schemaversion > 1'000'000) {
       return Fail("schemaversion",
                   "must be a positive integer, got " +
@@ -231,16 +243,25 @@ class AttributeReader {
     e_.schemaversion = schemaversion.get<int>();
 
     if (!Seen(kData)) return Fail("data", "is missing");
-    return std::move(e_);
+    return Status::Ok();
   }
 
  private:
   bool Seen(Attribute a) const { return (seen_ & (uint32_t{1} << a)) != 0; }
 
+  // A string attribute's value lands in the envelope; anything else in not_text_, whose type is
+  // kept here, once the value is read, for the message. One scratch value rather than a json
+  // per attribute: building and destroying fifteen of them showed in every Decode.
+  void NoteNotText() {
+    if (not_text_.is_discarded()) return;
+    not_text_type_[last_text_] = not_text_.type_name();
+    not_text_ = ::cpts::Json::value_t::discarded;
+  }
+
   Status CheckString(Attribute a) const {
     if (!Seen(a)) return Fail(kAttributes[a], "is missing");
-    if (!others_[a].is_discarded()) {
-      return Fail(kAttributes[a], "must be a string, got " + std::string(others_[a].type_name()));
+    if (not_text_type_[a] != nullptr) {
+      return Fail(kAttributes[a], "must be a string, got " + std::string(not_text_type_[a]));
     }
     return Status::Ok();
   }
@@ -278,7 +299,14 @@ class AttributeReader {
 
   Envelope e_;
   std::string subject_;
-  std::array<json, kAttributeCount> others_;
+  ::cpts::Json sequence_;
+  ::cpts::Json schemaversion_;
+  // Discarded while only strings came.
+  ::cpts::Json not_text_ = ::cpts::Json::value_t::discarded;
+  // The string attribute not_text_ was last given to.
+  Attribute last_text_ = kId;
+  // Per attribute, set when its value was not a string: that value's type name.
+  std::array<const char*, kAttributeCount> not_text_type_{};
   uint32_t seen_ = 0;  // a bit per Attribute
   size_t next_ = 0;    // where the next key is in canonical order
   std::vector<std::string> unknown_;
@@ -318,9 +346,9 @@ Result<DecodedEvent> Decode(std::string_view bytes) {
       return Status::InvalidArgument("an event is a JSON object, got " +
                                      std::string((*parsed)->type_name()));
     }
-    Result<Envelope> envelope = std::move(reader).Finish();
-    if (!envelope.ok()) return envelope.status();
-    Envelope& e = *envelope;
+    CPTS_RETURN_IF_ERROR(reader.Finish());
+    // Checked and upcast where the reader put it, then moved once into the result.
+    Envelope& e = reader.envelope();
     CPTS_RETURN_IF_ERROR(CheckAttributes(e));
 
     const EventTypeSpec* stored_spec = FindEventType(e.type);

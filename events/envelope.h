@@ -9,9 +9,9 @@
 //     Turning an Envelope into bytes and back, with validation, is events/codec.h.
 //   - An Envelope is only built once its stream position is known: the command processor fills
 //     sequence, prevhash and id when it appends. A stored envelope never has sequence 0.
-// Thread-safety: plain values and pure functions; Sha256Hex fetches OpenSSL's digest once,
-// thread-safely.
+// Thread-safety: plain values and pure functions.
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -57,7 +57,7 @@ struct Envelope {
   bool operator==(const Envelope&) const = default;
 };
 
-// The canonical bytes of a JSON value: object keys sorted bytewise (nlohmann's std::map order),
+// The canonical bytes of a JSON value: object keys sorted bytewise (cpts::Json's order),
 // no whitespace, strings as UTF-8 (not \u-escaped) with nlohmann's minimal escapes. Event data
 // holds no floating-point numbers (the catalogue has no such kind), so number formatting is
 // unambiguous. Invalid UTF-8 is replaced by U+FFFD so this never throws; validation
@@ -75,6 +75,12 @@ std::string Sha256Hex(std::string_view bytes);
 // one not applied can be reported next to the one that was. Any reader can recompute it.
 std::string DeterministicEventId(std::string_view cpts_id, Sequence sequence,
                                  std::string_view causation_id);
+
+// DeterministicEventId's 36 characters, without allocating a string: Decode checks the id of
+// every event it reads.
+using EventIdChars = std::array<char, 36>;
+EventIdChars DeterministicEventIdChars(std::string_view cpts_id, Sequence sequence,
+                                       std::string_view causation_id);
 
 // `t` as the envelope's time attribute: RFC 3339 UTC with milliseconds, "...T16:05:00.123Z".
 std::string FormatEventTime(std::chrono::system_clock::time_point t);

@@ -3,10 +3,11 @@
 // naming rules shared by every decoder, so they refuse the same things with the same words.
 // Messages never quote input that could be a NIR. Thread-safety: pure functions.
 
-#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "events/json.h"
 #include "events/status.h"
@@ -32,6 +33,27 @@ struct MemberSlot {
   bool repeated = false;
 };
 
+// A reference to a callable `MemberSlot(std::string_view key)`, which must outlive it (a lambda
+// passed straight to ParseStrictJsonMembers does). Not a std::function: it is called for every
+// attribute of every event decoded, and has nothing to own or copy.
+class MemberSlotFor {
+ public:
+  template <typename F>
+    requires(!std::is_same_v<std::remove_cvref_t<F>, MemberSlotFor> &&
+             std::is_invocable_r_v<MemberSlot, F&, std::string_view>)
+  MemberSlotFor(F&& callable)  // NOLINT: implicit on purpose, like std::function
+      : callable_(const_cast<void*>(static_cast<const void*>(std::addressof(callable)))),
+        call_([](void* f, std::string_view key) -> MemberSlot {
+          return (*static_cast<std::remove_reference_t<F>*>(f))(key);
+        }) {}
+
+  MemberSlot operator()(std::string_view key) const { return call_(callable_, key); }
+
+ private:
+  void* callable_;
+  MemberSlot (*call_)(void* callable, std::string_view key);
+};
+
 // ParseStrictJson for a document meant to be an object, without gathering its members into a
 // ::cpts::Json: `slot_for` is called with each top-level key (unescaped), in document order,
 // and says where its value goes, so a decoder reads attributes straight into its own fields
@@ -39,9 +61,9 @@ struct MemberSlot {
 // what parsing an event allocates). Returns nullopt when the document is an object, the parsed
 // value otherwise. Accepts and refuses exactly what ParseStrictJson does, with the same
 // messages; what the slots hold after a failure is unspecified.
-Result<std::optional<::cpts::Json>> ParseStrictJsonMembers(
-    std::string_view bytes, std::string_view what,
-    const std::function<MemberSlot(std::string_view key)>& slot_for);
+Result<std::optional<::cpts::Json>> ParseStrictJsonMembers(std::string_view bytes,
+                                                             std::string_view what,
+                                                             MemberSlotFor slot_for);
 
 // A name read from input (a key, a type), quoted when it looks like one of ours: a letter, then
 // letters, digits, '.', '_', '-', never 5 digits in a row; otherwise "(name not shown)".
