@@ -166,7 +166,7 @@ static_assert(std::size(kAttributes) == kAttributeCount);
 // Reads a stored event's attributes straight into an Envelope as the parser meets them
 // (ParseStrictJsonMembers): no intermediate object of attributes, which cost more than all the
 // checks below. Finish() then applies the rules in the order, and with the messages, they had
-// when the event was first parsed into a ::cpts::Json: unknown attributes first (the first in
+// when the event was first parsed into a JSON object: unknown attributes first (the first in
 // key order), then each attribute in a fixed order.
 class AttributeReader {
  public:

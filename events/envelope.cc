@@ -1,12 +1,14 @@
-#include "events/envelope.h"
-
 // OpenSSL's low-level SHA256_* functions are deprecated in 3.0 in favour of EVP, but they are
 // what the EVP digest calls underneath (the same code, SHA-NI included) and cost no allocation:
 // EVP_Digest allocates and frees two contexts per call and goes through the provider table,
 // which for the short inputs Decode hashes twice per event (the stored bytes, the id's 50-odd
 // bytes) cost as much as the hashing itself. They stay in OpenSSL 3; a build of OpenSSL without
-// deprecated functions would fail to compile here, not hash differently.
+// deprecated functions would fail to compile here, not hash differently. Defined before any
+// include, so that no header reached first has read OpenSSL's settings already.
 #define OPENSSL_SUPPRESS_DEPRECATED
+
+#include "events/envelope.h"
+
 #include <openssl/sha.h>
 
 #include <array>

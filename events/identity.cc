@@ -233,7 +233,7 @@ Result<json> SealIdentity(const json& clear_identity, std::string_view patient,
                           const DataKey& key) {
   CPTS_RETURN_IF_ERROR(ValidateClearIdentity(clear_identity));
   CPTS_RETURN_IF_ERROR(CheckSealInputs(patient, key));
-  // nlohmann keeps object keys sorted: the same identity always gives the same plaintext.
+  // cpts::Json keeps object keys sorted: the same identity always gives the same plaintext.
   std::string plain = clear_identity.dump();
   const size_t cipher_size = plain.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES;
   if (cipher_size > kMaxCiphertextBytes) {

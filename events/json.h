@@ -7,10 +7,16 @@
 // small (a few to a few dozen members) and mostly built in key order (canonical JSON, MessagePack
 // rows), where a sorted vector appends, finds by binary search and frees in one go.
 //
-// Same semantics as std::map<std::string, Json, std::less<>>: unique keys in byte order, so
+// Same order as std::map<std::string, Json, std::less<>>: unique keys in byte order, so
 // iteration order, dump(), the canonical JSON of events and the MessagePack of rows are
-// byte-for-byte what they were. Insertion in the middle moves the members after it: fine for the
-// sizes above, quadratic for objects built out of order with many thousands of members.
+// byte-for-byte what they were (events/json_test.cc compares with nlohmann::json).
+// Two differences from std::map:
+// - Inserting or erasing a member invalidates references, pointers and iterators to the
+//   object's members (not to what they hold: a nested object or array lives on its own). Do not
+//   keep `o["a"]` across another insertion into `o`; build a local value and move it in.
+// - Insertion in the middle moves the members after it: fine for the sizes above, quadratic for
+//   an object built out of order with many thousands of members (the strict parser, which reads
+//   what callers send, appends and sorts once instead).
 // Thread-safety: as any standard container.
 
 #include <algorithm>
@@ -21,6 +27,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -30,9 +37,10 @@ namespace cpts {
 template <class Key, class T, class Compare = std::less<>,
           class IgnoredAllocator = std::allocator<std::pair<const Key, T>>>
 class SortedVectorMap : public std::vector<std::pair<Key, T>> {
-  using Container = std::vector<std::pair<Key, T>>;
-
  public:
+  // The vector underneath, for code that builds an object in bulk and keeps the order itself
+  // (the strict parser appends, then sorts once).
+  using Container = std::vector<std::pair<Key, T>>;
   using key_type = Key;
   using mapped_type = T;
   using key_compare = Compare;
@@ -42,7 +50,7 @@ class SortedVectorMap : public std::vector<std::pair<Key, T>> {
   using const_iterator = typename Container::const_iterator;
 
   SortedVectorMap() = default;
-  template <class InputIt>
+  template <std::input_iterator InputIt>
   SortedVectorMap(InputIt first, InputIt last) {
     insert(first, last);
   }
@@ -50,13 +58,15 @@ class SortedVectorMap : public std::vector<std::pair<Key, T>> {
 
   template <class K>
   iterator find(const K& key) {
-    const iterator it = LowerBound(key);
-    return it != this->end() && !less_(key, it->first) ? it : this->end();
+    const auto& k = Comparable(key);
+    const iterator it = LowerBound(k);
+    return it != this->end() && !less_(k, it->first) ? it : this->end();
   }
   template <class K>
   const_iterator find(const K& key) const {
-    const const_iterator it = LowerBound(key);
-    return it != this->end() && !less_(key, it->first) ? it : this->end();
+    const auto& k = Comparable(key);
+    const const_iterator it = LowerBound(k);
+    return it != this->end() && !less_(k, it->first) ? it : this->end();
   }
   template <class K>
   size_type count(const K& key) const {
@@ -71,13 +81,14 @@ class SortedVectorMap : public std::vector<std::pair<Key, T>> {
   template <class K, class... Args>
   std::pair<iterator, bool> emplace(K&& key, Args&&... args) {
     // Members usually arrive in key order: append without searching.
-    if (this->empty() || less_(this->back().first, key)) {
+    const auto& k = Comparable(key);
+    if (this->empty() || less_(this->back().first, k)) {
       Container::emplace_back(std::piecewise_construct, std::forward_as_tuple(std::forward<K>(key)),
                               std::forward_as_tuple(std::forward<Args>(args)...));
       return {std::prev(this->end()), true};
     }
-    const iterator it = LowerBound(key);
-    if (!less_(key, it->first)) return {it, false};
+    const iterator it = LowerBound(k);
+    if (!less_(k, it->first)) return {it, false};
     return {Container::emplace(it, std::piecewise_construct,
                                std::forward_as_tuple(std::forward<K>(key)),
                                std::forward_as_tuple(std::forward<Args>(args)...)),
@@ -135,14 +146,14 @@ class SortedVectorMap : public std::vector<std::pair<Key, T>> {
     const auto& k = Comparable(key);
     return std::lower_bound(
         this->begin(), this->end(), k,
-        [this](const value_type& member, const auto& k) { return less_(member.first, k); });
+        [this](const value_type& member, const auto& wanted) { return less_(member.first, wanted); });
   }
   template <class K>
   const_iterator LowerBound(const K& key) const {
     const auto& k = Comparable(key);
     return std::lower_bound(
         this->begin(), this->end(), k,
-        [this](const value_type& member, const auto& k) { return less_(member.first, k); });
+        [this](const value_type& member, const auto& wanted) { return less_(member.first, wanted); });
   }
   [[no_unique_address]] Compare less_;
 };

@@ -680,8 +680,15 @@ class Parser {
       --depth_;
       return true;
     }
+    // Members are appended as they come. In key order (our writers' canonical JSON) that is
+    // all; otherwise the object is sorted once at its end: inserting each member in its place
+    // would move the members after it, quadratic in a large object sent out of order.
+    // Where each member's key starts, from the first one out of order (before it, keys only grow
+    // and none repeats): to name the first repeated key of the document.
+    std::vector<const unsigned char*> key_at;
     while (true) {
       if (p_ == end_ || *p_ != '"') return Unexpected("object key", Token::kString);
+      const unsigned char* key_start = p_;
       std::string key;
       const unsigned char* after = ScanString(p_ + 1, &key);
       if (after == nullptr) return Unexpected("object key", Token::kString);
@@ -689,9 +696,13 @@ class Parser {
       SkipWhitespace();
       if (p_ == end_ || *p_ != ':') return Unexpected("object separator", Token::kNameSeparator);
       ++p_;
-      json* slot = Insert(&object, std::move(key));
-      json repeated;  // the value of a repeated key: read for its syntax, then dropped
-      if (!ParseValue(slot != nullptr ? slot : &repeated)) return false;
+      if (key_at.empty() && !object.empty() && !(object.back().first < key)) {
+        key_at.assign(object.size(), nullptr);
+      }
+      if (!key_at.empty()) key_at.push_back(key_start);
+      // Not through the map's emplace, which would insert in place.
+      object.Container::emplace_back(std::move(key), nullptr);
+      if (!ParseValue(&object.back().second)) return false;
       SkipWhitespace();
       if (p_ < end_ && *p_ == ',') {
         ++p_;
@@ -701,10 +712,39 @@ class Parser {
       if (p_ < end_ && *p_ == '}') {
         ++p_;
         --depth_;
+        if (!key_at.empty()) SortMembers(object, key_at);
         return true;
       }
       return Unexpected("object", Token::kEndObject);
     }
+  }
+
+  // Puts the members of an object read out of order in key order. Of a repeated key the first
+  // value stays (the document is refused anyway); the repeat earliest in the document is noted.
+  void SortMembers(json::object_t& object, const std::vector<const unsigned char*>& key_at) {
+    json::object_t::Container& members = object;
+    std::vector<uint32_t> order(members.size());
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](uint32_t a, uint32_t b) { return members[a].first < members[b].first; });
+    json::object_t sorted;
+    sorted.reserve(members.size());
+    for (size_t i = 0; i < order.size(); ++i) {
+      auto& member = members[order[i]];
+      if (i > 0 && member.first == sorted.back().first) {
+        NoteDuplicate(member.first, key_at[order[i]]);
+        continue;
+      }
+      sorted.Container::emplace_back(std::move(member));
+    }
+    object = std::move(sorted);
+  }
+
+  // Keeps the repeated key that comes first in the document.
+  void NoteDuplicate(const std::string& key, const unsigned char* at) {
+    if (duplicate_ && duplicate_at_ <= at) return;
+    duplicate_ = key;
+    duplicate_at_ = at;
   }
 
   // ParseObject for the top-level object of ParseStrictJsonMembers: values go to the caller's
@@ -723,6 +763,7 @@ class Parser {
     while (true) {
       if (p_ == end_ || *p_ != '"') return Unexpected("object key", Token::kString);
       key.clear();
+      const unsigned char* key_start = p_;
       const unsigned char* after = ScanString(p_ + 1, &key);
       if (after == nullptr) return Unexpected("object key", Token::kString);
       p_ = after;
@@ -731,7 +772,7 @@ class Parser {
       ++p_;
       MemberSlot slot = slot_for(key);
       if (slot.repeated) {
-        if (!duplicate_) duplicate_ = key;
+        NoteDuplicate(key, key_start);
         slot = MemberSlot{};
       }
       SkipWhitespace();
@@ -758,20 +799,13 @@ class Parser {
     }
   }
 
-  // The slot for `key` in `object`, or null (and the key remembered) when it is already there.
-  // Our writers emit keys sorted (canonical JSON): the object then appends after one comparison.
-  json* Insert(json::object_t* object, std::string key) {
-    const auto [it, inserted] = object->emplace(std::move(key), nullptr);
-    if (inserted) return &it->second;
-    if (!duplicate_) duplicate_ = it->first;
-    return nullptr;
-  }
 
   const unsigned char* const begin_;
   const unsigned char* const end_;
   const unsigned char* p_;  // the next byte to read
   int depth_ = 0;
   std::optional<std::string> duplicate_;
+  const unsigned char* duplicate_at_ = nullptr;  // where duplicate_ repeats
   size_t error_byte_ = 0;
   std::string error_;
   const unsigned char* lex_error_at_ = nullptr;

@@ -590,7 +590,7 @@ json BuildOpenApi() {
         {{"name", "feed"}, {"description", "A CPTS's live feed."}}}},
       {"security", {{{"bearer", json::array()}}}},
   };
-  json paths = json::object();  // moved in whole: see Operation() on references into doc
+  json paths = json::object();  // moved in whole, as responses in Operation()
   for (const RouteDoc& route : RouteDocs()) {
     std::vector<std::string> ignored;
     const std::string path = OpenApiPath(route.pattern, &ignored);
