@@ -60,7 +60,7 @@ TEST(RowCodecTest, ArraysAndObjectsOfEverySizeFormat) {
     json object = json::object();
     for (size_t i = 0; i < n; ++i) {
       array.push_back(static_cast<int64_t>(i) - 40);
-      char key[16];  // zero-padded: inserted in key order, as rows are
+      char key[24];  // zero-padded: inserted in key order, as rows are
       std::snprintf(key, sizeof key, "k%06zu", i);
       object[key] = i;
     }
