@@ -12,6 +12,7 @@
 #include <optional>
 #include <sstream>
 
+#include "connectors/private_file.h"
 #include "events/json.h"
 #include "events/json_input.h"
 
@@ -167,15 +168,9 @@ Status GenerateSecretsFile(const std::string& path) {
     }
     return Status::IoError("cannot create the secrets file " + path + ": " + std::strerror(err));
   }
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
+  const bool written = WriteAll(fd, text);
   sodium_memzero(text.data(), text.size());
-  const bool ok = done == text.size() && ::fsync(fd) == 0;
+  const bool ok = written && ::fsync(fd) == 0;
   const int err = errno;
   ::close(fd);
   if (!ok) {

@@ -1,6 +1,6 @@
 #include "connectors/api/auth.h"
 
-#include "connectors/api/private_file.h"
+#include "connectors/private_file.h"
 
 #include <fcntl.h>
 #include <sodium.h>

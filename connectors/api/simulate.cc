@@ -20,7 +20,7 @@
 
 #include "aggregates/actor.h"
 #include "connectors/api/auth.h"
-#include "connectors/api/private_file.h"
+#include "connectors/private_file.h"
 #include "events/json.h"
 #include "events/json_input.h"
 

@@ -1,4 +1,4 @@
-#include "connectors/api/private_file.h"
+#include "connectors/private_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -8,7 +8,18 @@
 #include <cstring>
 #include <filesystem>
 
-namespace cpts::api {
+namespace cpts {
+
+bool WriteAll(int fd, std::string_view bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
 
 Status WritePrivateFileAtomically(const std::string& path, std::string_view text,
                                   std::string_view what) {
@@ -19,14 +30,7 @@ Status WritePrivateFileAtomically(const std::string& path, std::string_view text
     return Status::IoError("cannot create a file beside the " + named + ": " +
                            std::strerror(errno));
   }
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  const bool ok = done == text.size() && ::fchmod(fd, 0600) == 0 && ::fsync(fd) == 0;
+  const bool ok = WriteAll(fd, text) && ::fchmod(fd, 0600) == 0 && ::fsync(fd) == 0;
   const int err = errno;
   ::close(fd);
   if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
@@ -44,4 +48,4 @@ Status WritePrivateFileAtomically(const std::string& path, std::string_view text
   return Status::Ok();
 }
 
-}  // namespace cpts::api
+}  // namespace cpts

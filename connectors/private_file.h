@@ -1,12 +1,13 @@
 #pragma once
-// Files that hold secrets (the tokens file, demo credentials): written whole or not at all.
+// Files that hold secrets (the tokens file, demo credentials, the health secrets): written whole,
+// readable by their owner only.
 
 #include <string>
 #include <string_view>
 
 #include "events/status.h"
 
-namespace cpts::api {
+namespace cpts {
 
 // Replaces `path` with `text`, mode 0600: a temporary file beside it, written, fsynced, renamed
 // over it, then the directory fsynced, so a crash leaves the old file or the new one, never a
@@ -14,4 +15,8 @@ namespace cpts::api {
 Status WritePrivateFileAtomically(const std::string& path, std::string_view text,
                                   std::string_view what);
 
-}  // namespace cpts::api
+// Writes all of `bytes` to `fd`, retrying after signals and short writes. False on an error
+// (errno says which) or when the file takes no more.
+bool WriteAll(int fd, std::string_view bytes);
+
+}  // namespace cpts
