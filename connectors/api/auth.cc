@@ -1,7 +1,5 @@
 #include "connectors/api/auth.h"
 
-#include "connectors/private_file.h"
-
 #include <fcntl.h>
 #include <sodium.h>
 #include <sys/stat.h>
@@ -19,6 +17,7 @@
 #include "aggregates/actor.h"
 #include "aggregates/command.h"
 #include "aggregates/decide.h"
+#include "connectors/private_file.h"
 #include "events/identifiers.h"
 #include "events/json_input.h"
 
