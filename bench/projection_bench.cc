@@ -45,6 +45,8 @@
 #include "events/json.h"
 #include "events/log.h"
 #include "events/topics.h"
+#include "projections/clock.h"
+#include "projections/read_models.h"
 #include "projections/replay.h"
 #include "tests/log/log_test_util.h"
 #include "tests/support/subprocess.h"
@@ -89,6 +91,8 @@ struct ChildOptions {
   std::string kafka;      // bootstrap servers of the test broker
   std::string out;        // rebuild: the fresh read-model directory
   std::string until;      // rebuild: "0:120,1:98,...": an as-of build (the digest reference)
+  // rebuild: leave out the outcomes decided before this (ms); none: every outcome.
+  std::optional<int64_t> outcomes_since_ms;
   bool measured = false;  // false: the launcher, which runs the measuring process
   int threads = 2;
 };
@@ -176,7 +180,9 @@ Result<json> RawScan(Log& log) {
 }
 
 Result<json> Rebuild(Log& log, const ChildOptions& options) {
-  projections::BuildOptions build{.directory = options.out, .threads = options.threads};
+  projections::BuildOptions build{.directory = options.out,
+                                  .threads = options.threads,
+                                  .outcomes_since_ms = options.outcomes_since_ms};
   if (!options.until.empty()) {
     Result<int32_t> partitions = log.PartitionCount(kEventsTopic);
     if (!partitions.ok()) return partitions.status();
@@ -621,14 +627,19 @@ class Measurer {
   }
 
   // Returns the build's digest.
+  // `outcomes_since_ms`: BuildOptions::outcomes_since_ms.
   Result<std::string> Rebuild(Row& row, const std::string& label, int run,
                               const std::vector<std::string>& log_args, int64_t want_records,
+                              std::optional<int64_t> outcomes_since_ms,
                               const std::string& until = {}) {
     const std::string out = work_dir_ + "/read-models-" + std::to_string(builds_++);
     std::vector<std::string> args = {"--child", "rebuild",   "--out",
                                      out,       "--threads", std::to_string(options_.threads)};
     args.insert(args.end(), log_args.begin(), log_args.end());
     if (!until.empty()) args.insert(args.end(), {"--until", until});
+    if (outcomes_since_ms) {
+      args.insert(args.end(), {"--outcomes-since", std::to_string(*outcomes_since_ms)});
+    }
     Result<ChildResult> got = RunMeasurement(args);
     std::error_code ec;
     std::filesystem::remove_all(out, ec);  // a million events' read models are ~GBs on disk
@@ -755,6 +766,15 @@ int RunBench(const BenchOptions& options) {
   Row kafka_rebuild{
       "kafka rebuild (BuildReadModels, " + std::to_string(options.threads) + " threads)", {}, {}};
   Row reference_rebuild{"", {}, {}};
+  Row every_outcome_rebuild{"embedded rebuild, every command outcome kept", {}, {}};
+  // Rebuilds run as `cpts rebuild` would when the history ends: the command outcomes older than
+  // their retention are left out (projections::kOutcomeRetentionMs). The history spans months,
+  // so most are; the "every command outcome kept" row measures a history younger than that.
+  int64_t newest_ms = 0;
+  for (const Census::PartitionCensus& p : census.partitions) {
+    if (!p.timestamps.empty()) newest_ms = std::max(newest_ms, p.timestamps.back());
+  }
+  const int64_t outcomes_since_ms = newest_ms - projections::kOutcomeRetentionMs;
 
   // 2. The embedded log.
   std::string embedded_digest;
@@ -762,14 +782,23 @@ int RunBench(const BenchOptions& options) {
     Status scanned = measurer.Scan(embedded_scan, "embedded raw scan", run, embedded_args,
                                    census.records, census.bytes);
     if (!scanned.ok()) return Fail(scanned);
-    Result<std::string> digest =
-        measurer.Rebuild(embedded_rebuild, "embedded rebuild", run, embedded_args, census.records);
+    Result<std::string> digest = measurer.Rebuild(embedded_rebuild, "embedded rebuild", run,
+                                                  embedded_args, census.records, outcomes_since_ms);
     if (!digest.ok()) return Fail(digest.status());
     if (!embedded_digest.empty() && *digest != embedded_digest) {
       return Fail(Status::Internal(
           "two embedded rebuilds of one history differ: " + embedded_digest + " then " + *digest));
     }
     embedded_digest = *digest;
+    // The outcomes are no read model: with or without them, the read models are the same.
+    Result<std::string> every = measurer.Rebuild(every_outcome_rebuild,
+                                                 "embedded rebuild, every outcome", run,
+                                                 embedded_args, census.records, std::nullopt);
+    if (!every.ok()) return Fail(every.status());
+    if (*every != embedded_digest) {
+      return Fail(Status::Internal("keeping every command outcome changed the read models: " +
+                                   embedded_digest + " then " + *every));
+    }
   }
 
   // 3. Kafka: copy the history (all of it, or the longest prefix the broker keeps whole).
@@ -846,7 +875,7 @@ int RunBench(const BenchOptions& options) {
                              " events (as-of)";
     Result<std::string> digest =
         measurer.Rebuild(reference_rebuild, "embedded as-of rebuild (reference)", 1, embedded_args,
-                         kafka_records, PositionsText(ends));
+                         kafka_records, outcomes_since_ms, PositionsText(ends));
     if (!digest.ok()) return Fail(digest.status());
     reference_digest = *digest;
   }
@@ -857,7 +886,8 @@ int RunBench(const BenchOptions& options) {
         measurer.Scan(kafka_scan, "kafka raw scan", run, kafka_args, kafka_records, kafka_bytes);
     if (!scanned.ok()) return Fail(scanned);
     Result<std::string> digest =
-        measurer.Rebuild(kafka_rebuild, "kafka rebuild", run, kafka_args, kafka_records);
+        measurer.Rebuild(kafka_rebuild, "kafka rebuild", run, kafka_args, kafka_records,
+                         outcomes_since_ms);
     if (!digest.ok()) return Fail(digest.status());
     if (*digest != reference_digest) {
       return Fail(Status::Internal("the Kafka rebuild's digest " + *digest +
@@ -899,7 +929,13 @@ int RunBench(const BenchOptions& options) {
   }
   std::printf("runs: %d per measurement, each in its own process; rebuild threads: %d\n\n",
               options.runs, options.threads);
-  std::vector<Row> rows = {embedded_scan, embedded_rebuild, kafka_scan, kafka_rebuild};
+  std::printf("command outcomes: kept %lld days; the history ends %s, so rebuilds leave out those "
+              "decided before %s, except in the row \"every command outcome kept\"\n",
+              static_cast<long long>(projections::kOutcomeRetentionMs / projections::kDayMs),
+              projections::FormatUtcMs(newest_ms).c_str(),
+              projections::FormatUtcMs(outcomes_since_ms).c_str());
+  std::vector<Row> rows = {embedded_scan, embedded_rebuild, every_outcome_rebuild, kafka_scan,
+                           kafka_rebuild};
   if (cut_ms) rows.push_back(reference_rebuild);
   PrintRows(rows);
   auto ratio = [](const Row& rebuild, const Row& scan) {
@@ -960,6 +996,7 @@ int Main(int argc, char** argv) {
   app.add_option("--kafka", child.kafka)->group("");
   app.add_option("--out", child.out)->group("");
   app.add_option("--until", child.until)->group("");
+  app.add_option("--outcomes-since", child.outcomes_since_ms)->group("");
   app.add_flag("--measured", child.measured)->group("");
   CLI11_PARSE(app, argc, argv);
   if (!child.mode.empty()) {

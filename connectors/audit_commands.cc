@@ -12,6 +12,7 @@
 #include "events/topics.h"
 #include "projections/audit.h"
 #include "projections/clock.h"
+#include "projections/read_models.h"
 #include "projections/replay.h"
 
 namespace cpts {
@@ -339,6 +340,7 @@ int RunReplay(const LogFlags& log_flags, CLI::App* command, const std::string& t
                            .threads = *threads,
                            .until_positions = until->positions,
                            .until_time_ms = until->time_ms,
+                           .outcomes_since_ms = pj::WallClockMs() - pj::kOutcomeRetentionMs,
                            .progress = Progress("cpts audit replay")};
   std::error_code ec;
   const bool existed = fs::exists(out, ec);

@@ -13,6 +13,7 @@
 #include "projections/patient_reads.h"
 #include "projections/projector.h"
 #include "projections/queries.h"
+#include "projections/read_models.h"
 #include "projections/replay.h"
 #include "projections/store.h"
 
@@ -178,6 +179,8 @@ int RunBuild(const std::string& command, const LogFlags& flags, int threads,
   Result<std::unique_ptr<log::Log>> log = OpenLog(flags, OpenMode::kReadOnly);
   if (!log.ok()) return Fail(command, log.status());
   pj::BuildOptions options{.threads = threads, .progress = pj::ProgressLine("cpts " + command)};
+  // Outcomes already expired would be written only to be hidden, then deleted.
+  options.outcomes_since_ms = pj::WallClockMs() - pj::kOutcomeRetentionMs;
   if (!until_text.empty()) {
     Result<int32_t> partitions = (*log)->PartitionCount(topics::kEvents);
     if (!partitions.ok()) return Fail(command, partitions.status());

@@ -1,5 +1,6 @@
 #include "projections/clock.h"
 
+#include <chrono>
 #include <cstdio>
 
 namespace cpts::projections {
@@ -137,6 +138,12 @@ int64_t EndOfParisDayMs(int64_t ms) {
   // Summer time starts and ends at 01:00 UTC (02:00 or 03:00 in Paris), never at midnight, so
   // the offset an hour or two before the UTC reading is the offset in force at local midnight.
   return next_local_midnight - ParisOffsetMs(next_local_midnight - 2 * kHourMs);
+}
+
+int64_t WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace cpts::projections

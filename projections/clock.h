@@ -25,6 +25,9 @@ std::optional<int64_t> ParseTimestampMs(std::string_view text);
 // "YYYY-MM-DD" as the UTC midnight starting that day; nullopt when not a date that exists.
 std::optional<int64_t> ParseDateMs(std::string_view text);
 
+// Now, from the system's clock.
+int64_t WallClockMs();
+
 // "2026-11-22T15:05:00.123Z": the envelope's format, which sorts like the instants it names.
 std::string FormatUtcMs(int64_t ms);
 

@@ -49,10 +49,12 @@ void AddStats(ProjectorStats& to, const ProjectorStats& d) {
 }
 
 // outcome/<cpts>/<command id>: what the command became, and where. One small row per decided
-// command, so an API retry (the same command id) finds the first outcome however old.
-// Written member by member, in key order (RowWriter): one per event, so no JSON value on the way.
-void RecordOutcome(const events::Envelope& e, int32_t partition, int64_t offset, RowBatch& rows) {
+// command, so an API retry (the same command id) finds the first outcome while it is kept
+// (kOutcomeRetentionMs). Written member by member, in key order (RowWriter), without a JSON value.
+void RecordOutcome(const events::Envelope& e, int32_t partition, int64_t offset,
+                   std::optional<int64_t> since_ms, RowBatch& rows) {
   if (e.causationid.empty()) return;
+  if (since_ms && ParseTimestampMs(e.time).value_or(INT64_MAX) < *since_ms) return;  // expired
   const bool rejected = e.type == events::kCommandRejectedType;
   RowWriter outcome(rejected ? 7 : 6);
   outcome.String("id", e.id).Signed("offset", offset).Signed("partition", partition);
@@ -279,7 +281,7 @@ Status Projector::RunWorker(Worker& w) {
       // Apply moves the event's data into rows (no copy on a rebuild's hot path): what needs
       // the data afterwards takes it first. The live feed's copy leaves the sealed identity out:
       // it lives in its own row only (read_models.h).
-      RecordOutcome(e, p, r.offset.value(), rows);
+      RecordOutcome(e, p, r.offset.value(), options_.outcomes_since_ms, rows);
       std::optional<events::Envelope> for_feed;
       if (options_.on_commit) {
         for_feed = e;

@@ -70,6 +70,9 @@ struct ProjectorOptions {
   // Rows are hot for about a week of history (a discharge and its follow-ups), which 50,000
   // rows hold; 300,000 was as fast and took 1 GiB instead of 370 MiB (page faults included).
   size_t cache_rows = 50'000;
+  // Default: none: every command's outcome is recorded. Builds set it: outcomes of events
+  // before this time (ms since the epoch) have expired already (kOutcomeRetentionMs).
+  std::optional<int64_t> outcomes_since_ms;
   // Default: none. Called about once a second from Run's thread while it works.
   std::function<void(uint64_t done, uint64_t total)> progress;
   // Default: none. Called from a worker thread after each commit, once its rows are readable,

@@ -76,9 +76,11 @@ class ReadModels {
   // What the command `command_id` sent to `cpts` became, once its event is applied:
   // {"type","sequence","partition","offset","id","time"} plus "rejection":{"code","reason"}
   // when it was refused. Nullopt while no event records it (not decided yet, or decided with
-  // nothing to record: the API tells these apart with the deciders' progress).
+  // nothing to record: the API tells these apart with the deciders' progress), and once it has
+  // expired as of `clock_ms` (kOutcomeRetentionMs), whether or not its row is deleted yet.
   Result<std::optional<::cpts::Json>> CommandOutcome(const std::string& cpts,
-                                                     const std::string& command_id) const;
+                                                     const std::string& command_id,
+                                                     int64_t clock_ms) const;
 
   // The CPTS indicators, and their roll-up over a region.
   Result<::cpts::Json> Indicators(const std::string& cpts, int64_t clock_ms) const;

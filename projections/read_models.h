@@ -16,6 +16,7 @@
 #include "events/envelope.h"
 #include "events/json.h"
 #include "events/status.h"
+#include "projections/clock.h"
 #include "projections/store.h"
 
 namespace cpts::projections {
@@ -45,8 +46,18 @@ inline constexpr std::string_view kCampaignDay = "campaign_day";  // .../<cpts>/
 inline constexpr std::string_view kRejections = "rejections";  // rejections/<cpts>
 // identity/<cpts>/<pseudonym>: the latest sealed identity block, or the fact of its erasure.
 inline constexpr std::string_view kIdentity = "identity";
-inline constexpr std::string_view kOutcome = "outcome";  // outcome/<cpts>/<command id>
+// outcome/<cpts>/<command id>: what a command became, for the API's retries and status polls.
+// Not a read model: an index that expires (kOutcomeRetentionMs), left out of the digest.
+inline constexpr std::string_view kOutcome = "outcome";
 }  // namespace rows
+
+// How long a command's outcome is kept after it was decided (its event's time): 30 days, far
+// beyond any client's retries or status polls (Stripe keeps idempotency keys 24 hours). After
+// that, a retry of the command is still never applied twice (the deciders skip a command id
+// they have decided), but answers "unchanged" instead of the first outcome. A build leaves out
+// outcomes already expired, and the daemon deletes them (ProjectionStore::ExpireOutcomes): one
+// row per command kept forever was more than half of the rows, and of a rebuild's time.
+inline constexpr int64_t kOutcomeRetentionMs = 30 * kDayMs;
 
 // Applies one event (the next of its stream) to the read models. May move event.data into the
 // rows: the caller does not use the event afterwards.

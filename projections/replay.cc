@@ -44,6 +44,7 @@ Result<BuildReport> BuildReadModels(log::Log& log, const BuildOptions& options) 
                        .until_positions = options.until_positions,
                        .until_time_ms = options.until_time_ms,
                        .commit_every_batch = false,
+                       .outcomes_since_ms = options.outcomes_since_ms,
                        .progress = options.progress});
   CPTS_RETURN_IF_ERROR(projector.Run());
   BuildReport report;
@@ -54,6 +55,7 @@ Result<BuildReport> BuildReadModels(log::Log& log, const BuildOptions& options) 
   if (options.until_time_ms) build["until_time"] = FormatUtcMs(*options.until_time_ms);
   if (options.until_positions) build["until_positions"] = PositionsJson(*options.until_positions);
   CPTS_RETURN_IF_ERROR((*store)->PutMeta("build", build));
+  CPTS_RETURN_IF_ERROR((*store)->StartFlush());
   Result<std::string> digest = (*store)->Digest();
   if (!digest.ok()) return digest.status();
   report.digest = *digest;

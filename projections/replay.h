@@ -23,6 +23,9 @@ struct BuildOptions {
   int threads = 2;
   std::optional<Positions> until_positions;
   std::optional<int64_t> until_time_ms;
+  // Default: none: every command's outcome. The caller's clock minus kOutcomeRetentionMs leaves
+  // out the outcomes expired already (cpts rebuild and cpts replay do).
+  std::optional<int64_t> outcomes_since_ms;
   // Default: none. Called about once a second: events done and the total to do.
   std::function<void(uint64_t done, uint64_t total)> progress;
 };

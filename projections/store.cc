@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "projections/clock.h"
+#include "projections/read_models.h"
 
 namespace cpts::projections {
 namespace {
@@ -429,6 +431,12 @@ ProjectionStore::~ProjectionStore() {
   if (db_) (void)Close();  // deliberate: a destructor cannot report; callers Close explicitly
 }
 
+Status ProjectionStore::StartFlush() {
+  rocksdb::FlushOptions flush;
+  flush.wait = false;
+  return FromRocks(db_->Flush(flush), "cannot flush the read models");
+}
+
 Status ProjectionStore::Close() {
   if (!db_) return Status::Ok();
   Status status = FromRocks(db_->Flush(rocksdb::FlushOptions()), "cannot flush the read models");
@@ -489,11 +497,23 @@ Result<std::string> ProjectionStore::Digest() const {
     pending.append(bytes.data(), bytes.size());
     if (pending.size() >= (64 << 10)) ok = ok && hash_pending();
   };
+  // Meta rows and outcomes are passed over with one seek each, past the end of their prefix.
+  const std::string outcome = keys::Key({rows::kOutcome});
+  const auto after = [](std::string prefix) {
+    prefix.back() = static_cast<char>(prefix.back() + 1);  // a Key ends with 0x00 0x01
+    return prefix;
+  };
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (it->key().starts_with(meta)) continue;
-    add(it->key());
-    add(it->value());
+  for (it->SeekToFirst(); it->Valid();) {
+    if (it->key().starts_with(meta)) {
+      it->Seek(after(meta));
+    } else if (it->key().starts_with(outcome)) {
+      it->Seek(after(outcome));
+    } else {
+      add(it->key());
+      add(it->value());
+      it->Next();
+    }
   }
   CPTS_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the read models"));
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -509,6 +529,33 @@ Result<std::string> ProjectionStore::Digest() const {
     hex += kHex[digest[i] & 15];
   }
   return hex;
+}
+
+Result<uint64_t> ProjectionStore::ExpireOutcomes(int64_t before_ms) {
+  const std::string prefix = keys::Key({rows::kOutcome});
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  rocksdb::WriteBatch batch;
+  uint64_t deleted = 0;
+  const auto write = [&] {
+    const rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
+    batch.Clear();
+    return FromRocks(s, "cannot delete expired command outcomes");
+  };
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    Result<json> row = DecodeRow(it->value().ToStringView(), key);
+    if (!row.ok()) return row.status();
+    const auto time = row->find("time");
+    const std::optional<int64_t> decided =
+        time != row->end() && time->is_string() ? ParseTimestampMs(time->get_ref<const std::string&>())
+                                                : std::nullopt;
+    if (!decided || *decided >= before_ms) continue;  // a row without a time is never guessed at
+    batch.Delete(it->key());
+    if (++deleted % 10'000 == 0) CPTS_RETURN_IF_ERROR(write());
+  }
+  CPTS_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the command outcomes"));
+  if (batch.Count() > 0) CPTS_RETURN_IF_ERROR(write());
+  return deleted;
 }
 
 Status ProjectionStore::PutMeta(const std::string& name, const json& value) {

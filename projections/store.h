@@ -137,12 +137,21 @@ class ProjectionStore {
   std::unique_ptr<StoreSnapshot> Snapshot() const;
 
   // SHA-256 over every read-model row (keys and values, in key order), positions excluded: two
-  // stores built from the same history agree on it, whatever their positions.
+  // stores built from the same history agree on it, whatever their positions. The commands'
+  // outcomes are left out too: an index for the API that expires, not a read model.
   Result<std::string> Digest() const;
+
+  // Deletes the commands' outcomes (rows::kOutcome) decided before `before_ms`, the daemon's
+  // clock minus kOutcomeRetentionMs. Returns how many it deleted.
+  Result<uint64_t> ExpireOutcomes(int64_t before_ms);
 
   // Free-form facts about the build ("meta" rows): what an as-of build was built up to.
   Status PutMeta(const std::string& name, const ::cpts::Json& value);
   Result<std::optional<::cpts::Json>> GetMeta(const std::string& name) const;
+
+  // Starts writing the memtables to disk without waiting for it: a build computes its digest
+  // meanwhile, on the other core. Close waits for it.
+  Status StartFlush();
 
   // Flushes and, after a bulk load, syncs everything to disk; the store is unusable afterwards.
   Status Close();

@@ -15,6 +15,8 @@
 #include "events/envelope.h"
 #include "events/topics.h"
 #include "projections/queries.h"
+#include "projections/clock.h"
+#include "projections/read_models.h"
 
 namespace cpts::api {
 namespace {
@@ -135,6 +137,7 @@ struct Remembered {
   std::string type;
   std::string body_sha256;                // of the type, the CPTS and the canonical body
   std::optional<log::Position> position;  // on the commands topic, once appended
+  int64_t taken_ms = 0;                   // when this process took it
 };
 
 // The per-process table of commands taken (see kRememberedCommands).
@@ -178,10 +181,7 @@ struct Shared {
 };
 
 int64_t NowMs(const ApiContext& context) {
-  if (context.now_ms) return context.now_ms();
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return context.now_ms ? context.now_ms() : projections::WallClockMs();
 }
 
 // The answer for a command whose outcome row exists (projections::ReadModels::CommandOutcome).
@@ -253,7 +253,7 @@ Result<Decided> CheckDecided(const ApiContext& context, const std::string& cpts,
   const bool reached =
       events_end->has_value() &&
       (**events_end == 0 || context.live->Reached({{position.partition.value(), **events_end}}));
-  Result<std::optional<json>> row = reads.CommandOutcome(cpts, command_id);
+  Result<std::optional<json>> row = reads.CommandOutcome(cpts, command_id, NowMs(context));
   if (!row.ok()) return row.status();
   decided.row = std::move(*row);
   decided.unchanged = !decided.row && reached;
@@ -370,7 +370,10 @@ Response PostCommand(Shared& shared, const std::string& type, const Request& req
 
   if (key) {
     const Remembered held = shared.table.Remember(
-        command.command_id, Remembered{.cpts = cpts, .type = type, .body_sha256 = body_sha256});
+        command.command_id, Remembered{.cpts = cpts,
+                                        .type = type,
+                                        .body_sha256 = body_sha256,
+                                        .taken_ms = NowMs(context)});
     if (held.body_sha256 != body_sha256) {
       return Response::Error(422, "idempotency_key_reused",
                              "this Idempotency-Key was used for another request: a retry must "
@@ -380,7 +383,8 @@ Response PostCommand(Shared& shared, const std::string& type, const Request& req
     }
     // A retry: the first outcome, if the read models hold it, without appending again.
     Result<std::optional<json>> row =
-        projections::ReadModels(*context.store).CommandOutcome(cpts, command.command_id);
+        projections::ReadModels(*context.store).CommandOutcome(cpts, command.command_id,
+                                                               NowMs(context));
     if (!row.ok()) return ErrorResponse(row.status());
     if (row->has_value()) {
       // Marked as a replay (the name Stripe's API made common), so a client can tell it apart.
@@ -390,10 +394,13 @@ Response PostCommand(Shared& shared, const std::string& type, const Request& req
     }
     // Otherwise the command is appended (again): the deciders skip a command id already
     // decided, so a retry of a command still in flight, or decided with nothing to record,
-    // changes nothing and gets the first outcome.
+    // changes nothing and gets the first outcome; one whose outcome expired gets "unchanged".
   } else {
     shared.table.Remember(command.command_id,
-                          Remembered{.cpts = cpts, .type = type, .body_sha256 = body_sha256});
+                          Remembered{.cpts = cpts,
+                                        .type = type,
+                                        .body_sha256 = body_sha256,
+                                        .taken_ms = NowMs(context)});
   }
 
   if (type == "patient.erase") {
@@ -435,13 +442,14 @@ Response GetCommand(Shared& shared, const Request& request) {
                            "path.command_id");
   }
   Result<std::optional<json>> row =
-      projections::ReadModels(*context.store).CommandOutcome(cpts, command_id);
+      projections::ReadModels(*context.store).CommandOutcome(cpts, command_id, NowMs(context));
   if (!row.ok()) return ErrorResponse(row.status());
   if (row->has_value()) return OutcomeResponse(command_id, **row);
   // Decided with nothing to record leaves no row: told apart only where the command's place on
-  // the log is known, in the process that appended it.
+  // the log is known, in the process that appended it, and while its outcome would be kept.
   if (std::optional<Remembered> held = shared.table.Find(command_id);
-      held && held->cpts == cpts && held->position) {
+      held && held->cpts == cpts && held->position &&
+      held->taken_ms >= NowMs(context) - projections::kOutcomeRetentionMs) {
     std::optional<int64_t> events_end;
     Result<Decided> decided =
         CheckDecided(context, cpts, command_id, *held->position, &events_end, true);
@@ -452,7 +460,10 @@ Response GetCommand(Shared& shared, const Request& request) {
   }
   return Response::Error(404, "not_found",
                          "no outcome is known for command " + command_id + " in " + cpts +
-                             " (not decided yet, unknown, or decided with nothing to record)");
+                             " (not decided yet, unknown, decided with nothing to record, or "
+                             "expired: outcomes are kept " +
+                             std::to_string(projections::kOutcomeRetentionMs / 86'400'000) +
+                             " days)");
 }
 
 }  // namespace

@@ -17,18 +17,14 @@
 #include "connectors/log_flags.h"
 #include "events/topics.h"
 #include "projections/projector.h"
+#include "projections/clock.h"
+#include "projections/read_models.h"
 
 namespace cpts::api {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int64_t WallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string MemberName() {
   char host[256] = {};
@@ -62,6 +58,7 @@ struct Daemon::Impl {
   std::atomic<bool> decider_running{false};
   std::atomic<bool> caught_up{false};
   projections::Positions start_ends;  // the events topic's ends when started: readiness
+  int64_t next_outcome_expiry_ms = 0;  // the metrics thread's: when to delete expired outcomes
   std::thread decider_thread, projector_thread, metrics_thread;
   bool started = false;
 
@@ -80,6 +77,7 @@ struct Daemon::Impl {
   void RunProjector();
   void RunMetrics();
   void UpdateLag();
+  void ExpireOutcomes();
   ::cpts::Json Readiness() const;
 };
 
@@ -166,7 +164,24 @@ void Daemon::Impl::UpdateLag() {
 void Daemon::Impl::RunMetrics() {
   while (!stop.load()) {
     UpdateLag();
+    ExpireOutcomes();
     Pause(std::chrono::seconds(5));
+  }
+}
+
+// At start, then hourly: deletes the commands' outcomes past their retention. Lookups hide them
+// already (projections::kOutcomeRetentionMs); this keeps them from piling up on disk.
+void Daemon::Impl::ExpireOutcomes() {
+  const int64_t now = context.now_ms();
+  if (now < next_outcome_expiry_ms) return;
+  next_outcome_expiry_ms = now + 3'600'000;
+  const Result<uint64_t> deleted = store->ExpireOutcomes(now - projections::kOutcomeRetentionMs);
+  if (!deleted.ok()) {
+    std::fprintf(stderr, "cptsd: cannot delete expired command outcomes: %s; trying again in an "
+                 "hour\n", deleted.status().ToString().c_str());
+  } else if (*deleted > 0) {
+    std::fprintf(stderr, "cptsd: deleted %llu expired command outcomes\n",
+                 static_cast<unsigned long long>(*deleted));
   }
 }
 
@@ -251,7 +266,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Open(const DaemonConfig& config) {
                          .metrics = &d.metrics,
                          .live = &d.live,
                          .config = config,
-                         .now_ms = WallClockMs};
+                         .now_ms = projections::WallClockMs};
 
   HttpServerOptions http;
   http.host = config.host;

@@ -25,7 +25,9 @@
 #include "connectors/embedded_log.h"
 #include "events/json.h"
 #include "events/topics.h"
+#include "projections/clock.h"
 #include "projections/projector.h"
+#include "projections/read_models.h"
 #include "tests/log/log_test_util.h"
 #include "tests/support/subprocess.h"
 
@@ -125,6 +127,7 @@ class Pipeline {
     context_.metrics = &metrics_;
     context_.live = &live_;
     context_.decider_group = "deciders";
+    context_.now_ms = [this] { return projections::WallClockMs() + clock_offset_ms_.load(); };
 
     if (run_deciders) StartDeciders();
     projector_ = std::make_unique<projections::Projector>(
@@ -155,6 +158,9 @@ class Pipeline {
     projector_thread_.join();
     if (processor_) (void)processor_->Close();
   }
+
+  // Moves the API's clock forward (the read models' retention of outcomes is counted on it).
+  void AdvanceClock(int64_t ms) { clock_offset_ms_ += ms; }
 
   void StartDeciders() {
     auto processor = aggregates::CommandProcessor::Start(*log_, {.group = "deciders"});
@@ -233,6 +239,7 @@ class Pipeline {
   Metrics metrics_;
   LiveView live_;
   ApiContext context_;
+  std::atomic<int64_t> clock_offset_ms_{0};
   std::unique_ptr<aggregates::CommandProcessor> processor_;
   std::atomic<bool> stop_deciders_{false};
   std::thread decider_thread_;
@@ -380,6 +387,35 @@ TEST_F(CommandRoutesTest, ARetryWithTheSameIdempotencyKeyGetsTheFirstOutcomeWith
   EXPECT_EQ(p_.EventCount(), events);
   EXPECT_EQ(first.Json()["command_id"],
             IdempotentCommandId("coordinator:" + kCpts + ":claire", "join-gp-2026-11-22"));
+}
+
+// Outcomes are kept 30 days (projections::kOutcomeRetentionMs). A retry after that still applies
+// nothing twice, since the deciders know the command id, and answers "unchanged".
+TEST_F(CommandRoutesTest, AnOutcomeIsKept30DaysAndARetryAfterThemIsStillNotAppliedTwice) {
+  RegisterCpts();
+  const std::vector<std::string> key = {"-H", "Idempotency-Key: join-gp-expiring"};
+  HttpResult first = p_.Command("claire", kCpts, "membership.join", Join(), key);
+  ASSERT_EQ(first.status, 201) << first.body;
+  const std::string path =
+      "/v1/cpts/" + kCpts + "/commands/" + first.Json()["command_id"].get<std::string>();
+  const int64_t events = p_.EventCount();
+
+  p_.AdvanceClock(projections::kOutcomeRetentionMs - 60'000);  // a minute before the end
+  EXPECT_EQ(p_.Get("claire", path).status, 201);
+  HttpResult replay = p_.Command("claire", kCpts, "membership.join", Join(), key);
+  ASSERT_EQ(replay.status, 201) << replay.body;
+  EXPECT_EQ(replay.headers["idempotent-replayed"], "true");
+
+  p_.AdvanceClock(2 * 60'000);  // a minute after
+  HttpResult gone = p_.Get("claire", path);
+  ASSERT_EQ(gone.status, 404) << gone.body;
+  EXPECT_THAT(gone.Json()["error"]["message"].get<std::string>(),
+              HasSubstr("outcomes are kept 30 days"));
+  HttpResult retry = p_.Command("claire", kCpts, "membership.join", Join(), key);
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(retry.Json()["outcome"], "unchanged");
+  EXPECT_EQ(retry.headers.count("idempotent-replayed"), 0u);
+  EXPECT_EQ(p_.EventCount(), events);
 }
 
 TEST_F(CommandRoutesTest, AnIdempotencyKeyReusedWithAnotherBodyIsRefused) {

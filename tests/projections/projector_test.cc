@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "projections/clock.h"
+#include "projections/read_models.h"
 #include "projections/replay.h"
 #include "tests/projections/projection_test_util.h"
 
@@ -147,6 +148,48 @@ TEST(ProjectorTest, AsOfTimeEqualsTheLiveReadModelsCapturedAtThatTime) {
       BuildReadModels(h.log(), {.directory = h.path("now"), .until_time_ms = t + 86'400'000});
   ASSERT_TRUE(now.ok());
   EXPECT_EQ(now->digest, Digest(h.Store()));
+}
+
+// Command outcomes are an index for the API that expires (kOutcomeRetentionMs), not a read model:
+// a build leaves out those already expired, the digest leaves all of them out, and the daemon's
+// sweep deletes the expired ones.
+TEST(ProjectorTest, ABuildLeavesOutExpiredOutcomesWhichTheDigestIgnores) {
+  History h;
+  AddStories(h, 2, kStart);  // 54 events, commands cmd-1 to cmd-54, one minute apart
+  const int64_t last = kStart + 60'000LL * 53;
+  const int64_t since = kStart + 60'000LL * 30;  // cmd-31 on
+  Result<BuildReport> all = BuildReadModels(h.log(), {.directory = h.path("all")});
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  Result<BuildReport> recent =
+      BuildReadModels(h.log(), {.directory = h.path("recent"), .outcomes_since_ms = since});
+  ASSERT_TRUE(recent.ok()) << recent.status().ToString();
+  EXPECT_EQ(recent->digest, all->digest);
+  EXPECT_EQ(recent->stats.applied, 54u);
+
+  const auto outcome = [&](const std::string& store, const std::string& cpts,
+                           const std::string& command, int64_t clock_ms) {
+    Result<std::optional<json>> row = h.Models(store).CommandOutcome(cpts, command, clock_ms);
+    EXPECT_TRUE(row.ok()) << row.status().ToString();
+    return row.ok() && row->has_value();
+  };
+  // cmd-1 registered cpts-0 at kStart; cmd-54 is cpts-5's last follow-up.
+  EXPECT_TRUE(outcome("all", "cpts-0", "cmd-1", last));
+  EXPECT_FALSE(outcome("recent", "cpts-0", "cmd-1", last));
+  EXPECT_TRUE(outcome("recent", "cpts-0", "cmd-31", last));
+  EXPECT_TRUE(outcome("recent", "cpts-5", "cmd-54", last));
+  // Looked up 30 days on, an outcome decided exactly then is kept, an older one has expired.
+  const int64_t later = kStart + 60'000LL * 30 + kOutcomeRetentionMs;
+  EXPECT_FALSE(outcome("all", "cpts-5", "cmd-30", later));
+  EXPECT_TRUE(outcome("all", "cpts-0", "cmd-31", later));
+
+  // The sweep deletes what a build would have left out; the read models do not change.
+  Result<uint64_t> deleted = h.Store("all").ExpireOutcomes(since);
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(*deleted, 30u);
+  EXPECT_FALSE(outcome("all", "cpts-0", "cmd-1", kStart));
+  EXPECT_TRUE(outcome("all", "cpts-0", "cmd-31", kStart));
+  EXPECT_EQ(Digest(h.Store("all")), all->digest);
+  EXPECT_EQ(*h.Store("all").ExpireOutcomes(since), 0u);
 }
 
 TEST(ProjectorTest, AnAsOfBuildRefusesADirectoryThatHoldsSomething) {
