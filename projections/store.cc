@@ -531,9 +531,12 @@ Result<std::string> ProjectionStore::Digest() const {
   return hex;
 }
 
-Result<uint64_t> ProjectionStore::ExpireOutcomes(int64_t before_ms) {
+Result<uint64_t> ProjectionStore::ExpireOutcomes(int64_t before_ms,
+                                                 const std::function<bool()>& stopping) {
   const std::string prefix = keys::Key({rows::kOutcome});
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  rocksdb::ReadOptions read;
+  read.fill_cache = false;  // one pass over rows nobody is about to read
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
   rocksdb::WriteBatch batch;
   uint64_t deleted = 0;
   const auto write = [&] {
@@ -541,14 +544,17 @@ Result<uint64_t> ProjectionStore::ExpireOutcomes(int64_t before_ms) {
     batch.Clear();
     return FromRocks(s, "cannot delete expired command outcomes");
   };
+  uint64_t seen = 0;
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (++seen % 10'000 == 0 && stopping()) break;
     const std::string_view key = it->key().ToStringView();
     Result<json> row = DecodeRow(it->value().ToStringView(), key);
     if (!row.ok()) return row.status();
     const auto time = row->find("time");
     const std::optional<int64_t> decided =
-        time != row->end() && time->is_string() ? ParseTimestampMs(time->get_ref<const std::string&>())
-                                                : std::nullopt;
+        time != row->end() && time->is_string()
+            ? ParseTimestampMs(time->get_ref<const std::string&>())
+            : std::nullopt;
     if (!decided || *decided >= before_ms) continue;  // a row without a time is never guessed at
     batch.Delete(it->key());
     if (++deleted % 10'000 == 0) CPTS_RETURN_IF_ERROR(write());

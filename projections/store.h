@@ -142,8 +142,10 @@ class ProjectionStore {
   Result<std::string> Digest() const;
 
   // Deletes the commands' outcomes (rows::kOutcome) decided before `before_ms`, the daemon's
-  // clock minus kOutcomeRetentionMs. Returns how many it deleted.
-  Result<uint64_t> ExpireOutcomes(int64_t before_ms);
+  // clock minus kOutcomeRetentionMs. Returns how many it deleted. Stops early, with what it
+  // deleted so far, once `stopping` returns true (checked every 10,000 rows).
+  Result<uint64_t> ExpireOutcomes(int64_t before_ms,
+                                  const std::function<bool()>& stopping = [] { return false; });
 
   // Free-form facts about the build ("meta" rows): what an as-of build was built up to.
   Status PutMeta(const std::string& name, const ::cpts::Json& value);

@@ -175,7 +175,8 @@ void Daemon::Impl::ExpireOutcomes() {
   const int64_t now = context.now_ms();
   if (now < next_outcome_expiry_ms) return;
   next_outcome_expiry_ms = now + 3'600'000;
-  const Result<uint64_t> deleted = store->ExpireOutcomes(now - projections::kOutcomeRetentionMs);
+  const Result<uint64_t> deleted = store->ExpireOutcomes(now - projections::kOutcomeRetentionMs,
+                                                         [this] { return stop.load(); });
   if (!deleted.ok()) {
     std::fprintf(stderr, "cptsd: cannot delete expired command outcomes: %s; trying again in an "
                  "hour\n", deleted.status().ToString().c_str());

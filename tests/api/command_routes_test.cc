@@ -400,13 +400,14 @@ TEST_F(CommandRoutesTest, AnOutcomeIsKept30DaysAndARetryAfterThemIsStillNotAppli
       "/v1/cpts/" + kCpts + "/commands/" + first.Json()["command_id"].get<std::string>();
   const int64_t events = p_.EventCount();
 
-  p_.AdvanceClock(projections::kOutcomeRetentionMs - 60'000);  // a minute before the end
+  // An hour before the end of the 30 days, then an hour after.
+  p_.AdvanceClock(projections::kOutcomeRetentionMs - projections::kHourMs);
   EXPECT_EQ(p_.Get("claire", path).status, 201);
   HttpResult replay = p_.Command("claire", kCpts, "membership.join", Join(), key);
   ASSERT_EQ(replay.status, 201) << replay.body;
   EXPECT_EQ(replay.headers["idempotent-replayed"], "true");
 
-  p_.AdvanceClock(2 * 60'000);  // a minute after
+  p_.AdvanceClock(2 * projections::kHourMs);
   HttpResult gone = p_.Get("claire", path);
   ASSERT_EQ(gone.status, 404) << gone.body;
   EXPECT_THAT(gone.Json()["error"]["message"].get<std::string>(),
