@@ -626,8 +626,7 @@ class Measurer {
     return Status::Ok();
   }
 
-  // Returns the build's digest.
-  // `outcomes_since_ms`: BuildOptions::outcomes_since_ms.
+  // Returns the build's digest. `outcomes_since_ms`: BuildOptions::outcomes_since_ms.
   Result<std::string> Rebuild(Row& row, const std::string& label, int run,
                               const std::vector<std::string>& log_args, int64_t want_records,
                               std::optional<int64_t> outcomes_since_ms,

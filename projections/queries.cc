@@ -254,7 +254,8 @@ Result<json> ReadModels::Cpts(const std::string& cpts) const {
 Result<std::optional<json>> ReadModels::CommandOutcome(const std::string& cpts,
                                                        const std::string& command_id,
                                                        int64_t clock_ms) const {
-  Result<std::optional<json>> row = store_.Snapshot()->Get(Key({rows::kOutcome, cpts, command_id}));
+  Result<std::optional<json>> row =
+      store_.Snapshot()->Get(Key({rows::kOutcome, cpts, command_id}));
   if (!row.ok() || !row->has_value()) return row;
   const std::optional<int64_t> decided = ParseTimestampMs(Str(**row, "time"));
   if (decided && *decided < clock_ms - kOutcomeRetentionMs) return std::optional<json>();

@@ -14,8 +14,8 @@
 #include "events/encoding.h"
 #include "events/envelope.h"
 #include "events/topics.h"
-#include "projections/queries.h"
 #include "projections/clock.h"
+#include "projections/queries.h"
 #include "projections/read_models.h"
 
 namespace cpts::api {
@@ -462,7 +462,7 @@ Response GetCommand(Shared& shared, const Request& request) {
                          "no outcome is known for command " + command_id + " in " + cpts +
                              " (not decided yet, unknown, decided with nothing to record, or "
                              "expired: outcomes are kept " +
-                             std::to_string(projections::kOutcomeRetentionMs / 86'400'000) +
+                             std::to_string(projections::kOutcomeRetentionMs / projections::kDayMs) +
                              " days)");
 }
 

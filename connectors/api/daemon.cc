@@ -16,8 +16,8 @@
 #include "connectors/embedded_log.h"
 #include "connectors/log_flags.h"
 #include "events/topics.h"
-#include "projections/projector.h"
 #include "projections/clock.h"
+#include "projections/projector.h"
 #include "projections/read_models.h"
 
 namespace cpts::api {
@@ -174,7 +174,7 @@ void Daemon::Impl::RunMetrics() {
 void Daemon::Impl::ExpireOutcomes() {
   const int64_t now = context.now_ms();
   if (now < next_outcome_expiry_ms) return;
-  next_outcome_expiry_ms = now + 3'600'000;
+  next_outcome_expiry_ms = now + projections::kHourMs;
   const Result<uint64_t> deleted = store->ExpireOutcomes(now - projections::kOutcomeRetentionMs,
                                                          [this] { return stop.load(); });
   if (!deleted.ok()) {
