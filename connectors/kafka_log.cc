@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <set>
@@ -716,10 +717,33 @@ class KafkaGroupMember final : public GroupConsumer {
 
   std::vector<TopicPartition> Assignment() const override { return owned_; }
 
+  // Whether this member, or librdkafka on its behalf, still holds a partition.
+  bool StillAssigned() {
+    if (!owned_.empty()) return true;
+    rd_kafka_topic_partition_list_t* held = nullptr;
+    if (rd_kafka_assignment(consumer_.get(), &held) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+    const bool any = held != nullptr && held->cnt > 0;
+    if (held != nullptr) rd_kafka_topic_partition_list_destroy(held);
+    return any;
+  }
+
   Status Close() override {
     if (closed_ || consumer_ == nullptr) return Status::Ok();
-    // Runs the revoke callback, so the listener hears of the loss before the partitions move;
-    // the member is still open meanwhile, so the listener may commit its progress.
+    // Leaves in two steps. librdkafka 2.0 (Debian 12's) can wait for ever in
+    // rd_kafka_consumer_close when the close meets a rebalance under way (librdkafka #4527,
+    // fixed in 2.4): CI saw its revoke callback's incremental_unassign never return. As its
+    // maintainers advise: unsubscribe, serve the revocation from poll until nothing is
+    // assigned, then close, which has nothing left to revoke. The revoke callback runs while
+    // the member is open, so the listener hears of the loss first and may commit its progress.
+    if (rd_kafka_unsubscribe(consumer_.get()) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const auto deadline = std::chrono::steady_clock::now() + log_->options().session_timeout;
+      do {
+        // Records fetched before the revocation are not handed out: the next owner reads them.
+        if (rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_.get(), 100)) {
+          rd_kafka_message_destroy(m);
+        }
+      } while (StillAssigned() && std::chrono::steady_clock::now() < deadline);
+    }
     const rd_kafka_resp_err_t err = rd_kafka_consumer_close(consumer_.get());
     closed_ = true;
     consumer_.reset();
