@@ -228,6 +228,11 @@ Result<json> DecodeRow(std::string_view bytes, std::string_view key) {
 
 // --- RowBatch.
 
+RowBatch::RowBatch(ProjectionStore* store)
+    : store_(store), batch_(std::make_unique<rocksdb::WriteBatch>()) {}
+
+RowBatch::~RowBatch() = default;
+
 Result<RowBatch::Entry*> RowBatch::Load(const std::string& key) {
   auto [it, inserted] = cache_.try_emplace(key);
   if (inserted) {
@@ -302,7 +307,8 @@ Status RowBatch::Write(const Positions& positions, bool drop) {
   // insert ended, instead of searching from the top for each row.
   std::sort(changed_.begin(), changed_.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
-  rocksdb::WriteBatch batch;
+  rocksdb::WriteBatch& batch = *batch_;
+  (void)batch.Clear();  // keeps its buffer
   std::sort(uncached_.begin(), uncached_.end());
   for (const auto& [key, bytes] : uncached_) batch.Put(key, bytes);  // first: a cached Put wins
   uncached_.clear();
