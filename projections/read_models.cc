@@ -66,11 +66,14 @@ struct Ctx {
   RowBatch& rows;
 };
 
-// Returns the row, created from `initial` when absent.
-Result<json*> EditOrCreate(RowBatch& rows, const std::string& key, json initial) {
+// Returns the row, created as make_initial() when absent. A function, not a value: the row is
+// there for nearly every event (a CPTS's counters), and building the initial value each time
+// cost more than the edit.
+template <typename MakeInitial>
+Result<json*> EditOrCreate(RowBatch& rows, const std::string& key, MakeInitial make_initial) {
   Result<json*> row = rows.Edit(key);
   if (!row.ok() || *row != nullptr) return row;
-  rows.Put(key, std::move(initial));
+  rows.Put(key, make_initial());
   return rows.Edit(key);
 }
 
@@ -115,12 +118,14 @@ void CountMember(json& stats, const json& member, int delta) {
 
 Result<json*> RosterStats(const Ctx& c) {
   return EditOrCreate(c.rows, Key({rows::kRosterStats, c.cpts}),
-                      {{"active", 0}, {"joined", 0}, {"left", 0}});
+                      [] { return json{{"active", 0}, {"joined", 0}, {"left", 0}}; });
 }
 
 Status CountMonth(const Ctx& c, const char* what) {
-  CPTS_ASSIGN_ROW(month, EditOrCreate(c.rows, Key({rows::kRosterMonth, c.cpts, ParisMonth(c.at_ms)}),
-                                      {{"month", ParisMonth(c.at_ms)}, {"joined", 0}, {"left", 0}}));
+  const std::string name = ParisMonth(c.at_ms);
+  CPTS_ASSIGN_ROW(month, EditOrCreate(c.rows, Key({rows::kRosterMonth, c.cpts, name}), [&] {
+                    return json{{"month", name}, {"joined", 0}, {"left", 0}};
+                  }));
   Add(*month, what, 1);
   return Status::Ok();
 }
@@ -168,9 +173,10 @@ Status MemberUpdated(const Ctx& c) {
 // --- Access to a médecin traitant.
 
 Result<json*> AccessStats(const Ctx& c) {
-  return EditOrCreate(c.rows, Key({rows::kAccessStats, c.cpts}),
-                      {{"registered", 0}, {"waiting", 0}, {"found", json::object()},
-                       {"withdrawn", 0}, {"days_to_find", json::object()}});
+  return EditOrCreate(c.rows, Key({rows::kAccessStats, c.cpts}), [] {
+    return json{{"registered", 0}, {"waiting", 0}, {"found", json::object()}, {"withdrawn", 0},
+                {"days_to_find", json::object()}};
+  });
 }
 
 std::string QueueKey(const std::string& cpts, const json& patient) {
@@ -303,9 +309,10 @@ bool AwaitsVisit(const json& discharge) {
 }
 
 Result<json*> HandoffStats(const Ctx& c) {
-  return EditOrCreate(c.rows, Key({rows::kHandoffStats, c.cpts}),
-                      {{"discharges", 0}, {"cancelled", 0}, {"awaiting_visit", 0},
-                       {"visited_within_7d", 0}, {"visited_late", 0}});
+  return EditOrCreate(c.rows, Key({rows::kHandoffStats, c.cpts}), [] {
+    return json{{"discharges", 0}, {"cancelled", 0}, {"awaiting_visit", 0},
+                {"visited_within_7d", 0}, {"visited_late", 0}};
+  });
 }
 
 // Which side of the 7-day line the first visit of a discharge falls: "" when none yet.
@@ -454,8 +461,9 @@ Status FollowupCompleted(const Ctx& c) {
 // --- Unscheduled care.
 
 Result<json*> SnpStats(const Ctx& c) {
-  return EditOrCreate(c.rows, Key({rows::kSnpStats, c.cpts}),
-                      {{"received", 0}, {"given", 0}, {"given_within_48h", 0}, {"redirected", 0}});
+  return EditOrCreate(c.rows, Key({rows::kSnpStats, c.cpts}), [] {
+    return json{{"received", 0}, {"given", 0}, {"given_within_48h", 0}, {"redirected", 0}};
+  });
 }
 
 Status SnpReceived(const Ctx& c) {
@@ -533,8 +541,10 @@ Status ParticipationRecorded(const Ctx& c) {
     if (Str(site, "site_id") == site_id) Add(site, "participations", 1);
   }
   const std::string day = ParisDate(TimeMs(Str(c.data, "participated_at")));
-  CPTS_ASSIGN_ROW(count, EditOrCreate(c.rows, Key({rows::kCampaignDay, c.cpts, id, day, site_id}),
-                                      {{"day", day}, {"site_id", site_id}, {"participations", 0}}));
+  const std::string key = Key({rows::kCampaignDay, c.cpts, id, day, site_id});
+  CPTS_ASSIGN_ROW(count, EditOrCreate(c.rows, key, [&] {
+                    return json{{"day", day}, {"site_id", site_id}, {"participations", 0}};
+                  }));
   Add(*count, "participations", 1);
   return Status::Ok();
 }
@@ -551,9 +561,10 @@ Status CampaignClosed(const Ctx& c) {
 // --- Commands refused.
 
 Status CommandRejected(const Ctx& c) {
-  CPTS_ASSIGN_ROW(row, EditOrCreate(c.rows, Key({rows::kRejections, c.cpts}),
-                                    {{"total", 0}, {"by_code", json::object()},
-                                     {"by_command_type", json::object()}}));
+  CPTS_ASSIGN_ROW(row, EditOrCreate(c.rows, Key({rows::kRejections, c.cpts}), [] {
+                    return json{{"total", 0}, {"by_code", json::object()},
+                                {"by_command_type", json::object()}};
+                  }));
   Add(*row, "total", 1);
   Add((*row)["by_code"], Str(c.data, "code"), 1);
   Add((*row)["by_command_type"], Str(c.data, "command_type"), 1);
