@@ -170,6 +170,19 @@ static_assert(std::size(kAttributes) == kAttributeCount);
 // key order), then each attribute in a fixed order.
 class AttributeReader {
  public:
+  // Reads into `e`, cleared first; its strings keep their memory (DecodeInto).
+  explicit AttributeReader(Envelope& e) : e_(e) {
+    for (std::string* text : {&e.id, &e.source, &e.type, &e.specversion, &e.time,
+                              &e.datacontenttype, &e.cptsid, &e.prevhash, &e.causationid,
+                              &e.correlationid, &e.actor}) {
+      text->clear();
+    }
+    e.subject.reset();
+    e.sequence = Sequence();
+    e.schemaversion = kSchemaVersion;
+    e.data = nullptr;
+  }
+
   MemberSlot SlotFor(std::string_view key) {
     NoteNotText();
     // Stored events are canonical JSON, keys sorted like kAttributes: try the next one first.
@@ -201,9 +214,6 @@ class AttributeReader {
         return {.text = Text(static_cast<Attribute>(i)), .value = &not_text_};
     }
   }
-
-  // The attributes read, once Finish() returned Ok.
-  Envelope& envelope() { return e_; }
 
   Status Finish() {
     NoteNotText();
@@ -297,7 +307,7 @@ class AttributeReader {
     }
   }
 
-  Envelope e_;
+  Envelope& e_;
   std::string subject_;
   ::cpts::Json sequence_;
   ::cpts::Json schemaversion_;
@@ -337,8 +347,14 @@ Status ValidateEnvelope(const Envelope& envelope) {
 }
 
 Result<DecodedEvent> Decode(std::string_view bytes) {
+  DecodedEvent event;
+  CPTS_RETURN_IF_ERROR(DecodeInto(bytes, event));
+  return event;
+}
+
+Status DecodeInto(std::string_view bytes, DecodedEvent& event) {
   try {
-    AttributeReader reader;
+    AttributeReader reader(event.envelope);
     Result<std::optional<json>> parsed = ParseStrictJsonMembers(
         bytes, "the event", [&reader](std::string_view key) { return reader.SlotFor(key); });
     if (!parsed.ok()) return parsed.status();
@@ -347,15 +363,14 @@ Result<DecodedEvent> Decode(std::string_view bytes) {
                                      std::string((*parsed)->type_name()));
     }
     CPTS_RETURN_IF_ERROR(reader.Finish());
-    // Checked and upcast where the reader put it, then moved once into the result.
-    Envelope& e = reader.envelope();
+    Envelope& e = event.envelope;
     CPTS_RETURN_IF_ERROR(CheckAttributes(e));
 
     const EventTypeSpec* stored_spec = FindEventType(e.type);
     if (stored_spec == nullptr) return UnknownType(e.type);
     CPTS_RETURN_IF_ERROR(ValidateData(*stored_spec, e.data).WithContext(e.type));
 
-    std::string stored_type = e.type;
+    event.stored_type.assign(e.type);
     if (FindUpcaster(e.type) != nullptr) {
       Result<UpcastData> upcast = UpcastToCurrent(e.type, std::move(e.data));
       if (!upcast.ok()) return upcast.status();
@@ -364,12 +379,10 @@ Result<DecodedEvent> Decode(std::string_view bytes) {
       const EventTypeSpec* current_spec = FindEventType(e.type);
       if (current_spec == nullptr) return UnknownType(e.type);
       CPTS_RETURN_IF_ERROR(ValidateData(*current_spec, e.data)
-                               .WithContext(e.type + " (upcast from " + stored_type + ")"));
+                               .WithContext(e.type + " (upcast from " + event.stored_type + ")"));
     }
-    // Built in one go: a default DecodedEvent would first allocate a default Envelope's strings.
-    return DecodedEvent{.envelope = std::move(e),
-                        .stored_type = std::move(stored_type),
-                        .hash = Sha256Hex(bytes)};
+    AssignSha256Hex(bytes, event.hash);
+    return Status::Ok();
   } catch (const json::exception& e) {
     // The checks above guard every access; reaching here is a bug in this module.
     return Status::Internal(std::string("decoding an event: ") + e.what());

@@ -44,4 +44,8 @@ struct DecodedEvent {
 // current version and validated again.
 Result<DecodedEvent> Decode(std::string_view bytes);
 
+// Decode into `event`, whose strings keep their memory: a reader of many events reuses one
+// DecodedEvent, a dozen allocations fewer per event. On an error, `event` holds a partial decode.
+Status DecodeInto(std::string_view bytes, DecodedEvent& event);
+
 }  // namespace cpts::events

@@ -68,10 +68,15 @@ std::string CanonicalJson(const ::cpts::Json& value) {
 }
 
 std::string Sha256Hex(std::string_view bytes) {
-  const Digest digest = Sha256().Update(bytes).Finish();
-  std::string hex(2 * digest.size(), '\0');
-  WriteHex(digest.data(), digest.size(), hex.data());
+  std::string hex;
+  AssignSha256Hex(bytes, hex);
   return hex;
+}
+
+void AssignSha256Hex(std::string_view bytes, std::string& hex) {
+  const Digest digest = Sha256().Update(bytes).Finish();
+  hex.resize(2 * digest.size());
+  WriteHex(digest.data(), digest.size(), hex.data());
 }
 
 EventIdChars DeterministicEventIdChars(std::string_view cpts_id, Sequence sequence,

@@ -66,6 +66,8 @@ std::string CanonicalJson(const ::cpts::Json& value);
 
 // Lowercase hex SHA-256 (64 characters), through OpenSSL (SHA-NI where the CPU has it).
 std::string Sha256Hex(std::string_view bytes);
+// The same into `hex`, reusing its memory.
+void AssignSha256Hex(std::string_view bytes, std::string& hex);
 
 // The id of the event at `sequence` in the stream of `cpts_id`, caused by the command
 // `causation_id`: a UUID (version 8, RFC 9562) made of the first 128 bits of SHA-256 over the

@@ -230,6 +230,7 @@ Status Projector::RunWorker(Worker& w) {
   std::vector<AppliedEvent> applied;  // since the last commit, for on_commit
   Positions uncommitted;           // reached, not committed yet
   ProjectorStats delta_since_commit;
+  events::DecodedEvent decoded;  // one for every record: its strings keep their memory
   while (assigned > 0 && !stop_.load()) {
     Result<std::vector<log::StoredRecord>> records =
         (*reader)->Poll(std::chrono::milliseconds(100), options_.max_batch);
@@ -243,12 +244,11 @@ Status Projector::RunWorker(Worker& w) {
       ++delta.records;
       w.next[p] = r.offset.value() + 1;
       touched[p] = w.next[p];
-      Result<events::DecodedEvent> decoded = events::Decode(r.value);
-      if (!decoded.ok()) {
+      if (!events::DecodeInto(r.value, decoded).ok()) {
         ++delta.unreadable;
         continue;
       }
-      events::Envelope& e = decoded->envelope;
+      events::Envelope& e = decoded.envelope;
       if (log::PartitionForKey(e.cptsid, partitions_) != r.partition) {
         ++delta.misrouted;  // applying it would let two workers share the stream's rows
         continue;
@@ -289,7 +289,7 @@ Status Projector::RunWorker(Worker& w) {
       }
       CPTS_RETURN_IF_ERROR(Apply(e, rows));
       (*head)->sequence = e.sequence.value();
-      (*head)->hash = decoded->hash;
+      (*head)->hash = decoded.hash;
       (*head)->time = e.time;
       (*head)->changed = true;
       ++delta.applied;

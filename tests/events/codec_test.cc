@@ -5,6 +5,8 @@
 
 #include <functional>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "events/catalogue.h"
 #include "events/upcasters.h"
@@ -59,6 +61,31 @@ TEST(Codec, RoundTripsAnEnvelopeWithoutSubject) {
   const Result<DecodedEvent> decoded = Decode(Encode(envelope));
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
   EXPECT_EQ(decoded->envelope, envelope);
+}
+
+// A reader reuses one DecodedEvent for every record: nothing of the previous event may remain,
+// whether it had a subject, was upcast or failed half-way.
+TEST(Codec, DecodeIntoAReusedEventGivesWhatAFreshDecodeGives) {
+  std::vector<std::string> stored;
+  for (const auto& spec : EventTypes()) {
+    Envelope envelope = SampleEnvelope(spec.type, 5, Sha256Hex("previous"));
+    if (stored.size() % 2 == 1) envelope.subject.reset();
+    stored.push_back(Encode(envelope));
+    stored.push_back(R"({"id":"not an event")");
+  }
+  DecodedEvent reused;
+  for (const std::string& bytes : stored) {
+    const Result<DecodedEvent> fresh = Decode(bytes);
+    const Status status = DecodeInto(bytes, reused);
+    ASSERT_EQ(status.ok(), fresh.ok()) << bytes;
+    if (!fresh.ok()) {
+      EXPECT_EQ(status.message(), fresh.status().message());
+      continue;
+    }
+    EXPECT_EQ(reused.envelope, fresh->envelope) << bytes;
+    EXPECT_EQ(reused.stored_type, fresh->stored_type) << bytes;
+    EXPECT_EQ(reused.hash, fresh->hash) << bytes;
+  }
 }
 
 TEST(Codec, EncodesCanonicalJsonWithEveryAttribute) {
