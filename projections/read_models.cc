@@ -66,17 +66,6 @@ struct Ctx {
   RowBatch& rows;
 };
 
-// Returns the row, created as make_initial() when absent. A function, not a value: the row is
-// there for nearly every event (a CPTS's counters), and building the initial value each time
-// cost more than the edit.
-template <typename MakeInitial>
-Result<json*> EditOrCreate(RowBatch& rows, const std::string& key, MakeInitial make_initial) {
-  Result<json*> row = rows.Edit(key);
-  if (!row.ok() || *row != nullptr) return row;
-  rows.Put(key, make_initial());
-  return rows.Edit(key);
-}
-
 #define CPTS_ASSIGN_ROW(var, expr)      \
   auto var##_result = (expr);           \
   if (!var##_result.ok()) return var##_result.status(); \
@@ -117,21 +106,22 @@ void CountMember(json& stats, const json& member, int delta) {
 }
 
 Result<json*> RosterStats(const Ctx& c) {
-  return EditOrCreate(c.rows, Key({rows::kRosterStats, c.cpts}),
-                      [] { return json{{"active", 0}, {"joined", 0}, {"left", 0}}; });
+  return c.rows.EditOrCreate(Key({rows::kRosterStats, c.cpts}), [] {
+    return json{{"active", 0}, {"joined", 0}, {"left", 0}};
+  });
 }
 
 Status CountMonth(const Ctx& c, const char* what) {
   const std::string name = ParisMonth(c.at_ms);
-  CPTS_ASSIGN_ROW(month, EditOrCreate(c.rows, Key({rows::kRosterMonth, c.cpts, name}), [&] {
-                    return json{{"month", name}, {"joined", 0}, {"left", 0}};
-                  }));
+  CPTS_ASSIGN_ROW(month, c.rows.EditOrCreate(Key({rows::kRosterMonth, c.cpts, name}), [&] {
+    return json{{"month", name}, {"joined", 0}, {"left", 0}};
+  }));
   Add(*month, what, 1);
   return Status::Ok();
 }
 
 Status MemberJoined(const Ctx& c) {
-  const std::string key = Key({rows::kMember, c.cpts, Str(c.data, "member_id")});
+  std::string key = Key({rows::kMember, c.cpts, Str(c.data, "member_id")});
   CPTS_ASSIGN_ROW(stats, RosterStats(c));
   CPTS_ASSIGN_ROW(previous, c.rows.Read(key));
   if (previous != nullptr && Bool(*previous, "active")) CountMember(*stats, *previous, -1);
@@ -140,7 +130,7 @@ Status MemberJoined(const Ctx& c) {
   member["joined_at"] = c.event.time;
   CountMember(*stats, member, 1);
   Add(*stats, "joined", 1);
-  c.rows.Put(key, std::move(member));
+  c.rows.Put(std::move(key), std::move(member));
   return CountMonth(c, "joined");
 }
 
@@ -173,7 +163,7 @@ Status MemberUpdated(const Ctx& c) {
 // --- Access to a médecin traitant.
 
 Result<json*> AccessStats(const Ctx& c) {
-  return EditOrCreate(c.rows, Key({rows::kAccessStats, c.cpts}), [] {
+  return c.rows.EditOrCreate(Key({rows::kAccessStats, c.cpts}), [] {
     return json{{"registered", 0}, {"waiting", 0}, {"found", json::object()}, {"withdrawn", 0},
                 {"days_to_find", json::object()}};
   });
@@ -200,7 +190,7 @@ Status TakeNewPatient(const Ctx& c, std::string_view gp_id) {
 }
 
 Status PatientRegistered(const Ctx& c) {
-  const std::string key = Key({rows::kPatient, c.cpts, Str(c.data, "patient")});
+  std::string key = Key({rows::kPatient, c.cpts, Str(c.data, "patient")});
   CPTS_ASSIGN_ROW(stats, AccessStats(c));
   CPTS_ASSIGN_ROW(previous, c.rows.Read(key));
   int64_t requests = 0;
@@ -222,7 +212,7 @@ Status PatientRegistered(const Ctx& c) {
   patient["status"] = "waiting";
   patient["requests"] = requests + 1;
   c.rows.Put(QueueKey(c.cpts, patient), pseudonym);
-  c.rows.Put(key, std::move(patient));
+  c.rows.Put(std::move(key), std::move(patient));
   Add(*stats, "registered", 1);
   Add(*stats, "waiting", 1);
   return Status::Ok();
@@ -309,7 +299,7 @@ bool AwaitsVisit(const json& discharge) {
 }
 
 Result<json*> HandoffStats(const Ctx& c) {
-  return EditOrCreate(c.rows, Key({rows::kHandoffStats, c.cpts}), [] {
+  return c.rows.EditOrCreate(Key({rows::kHandoffStats, c.cpts}), [] {
     return json{{"discharges", 0}, {"cancelled", 0}, {"awaiting_visit", 0},
                 {"visited_within_7d", 0}, {"visited_late", 0}};
   });
@@ -324,20 +314,20 @@ std::string VisitClass(const json& discharge) {
 }
 
 Status AdmissionNotified(const Ctx& c) {
-  const std::string key =
+  std::string key =
       Key({rows::kStay, c.cpts, Str(c.data, "finess"), Str(c.data, "visit_id")});
   json stay = std::move(c.data);
   stay["notified_at"] = c.event.time;
-  c.rows.Put(key, std::move(stay));
+  c.rows.Put(std::move(key), std::move(stay));
   return Status::Ok();
 }
 
 Status DischargeNotified(const Ctx& c) {
   const std::string id(Str(c.data, "discharge_id"));
-  const std::string key = Key({rows::kDischarge, c.cpts, id});
+  std::string key = Key({rows::kDischarge, c.cpts, id});
   CPTS_ASSIGN_ROW(existing, c.rows.Read(key));
   if (existing != nullptr) return Status::Ok();  // the first notice stands, as for the decider
-  const std::string stay_key =
+  std::string stay_key =
       Key({rows::kStay, c.cpts, Str(c.data, "finess"), Str(c.data, "visit_id")});
   json discharge = std::move(c.data);
   discharge["discharged_ms"] = TimeMs(Str(discharge, "discharged_at"));
@@ -350,9 +340,9 @@ Status DischargeNotified(const Ctx& c) {
     Add(*stats, "awaiting_visit", 1);
     c.rows.Put(Key({rows::kAwaitingVisit, c.cpts, id}), discharge["discharged_ms"]);
   }
-  CPTS_ASSIGN_ROW(stay, c.rows.Edit(stay_key));
+  CPTS_ASSIGN_ROW(stay, c.rows.Edit(std::move(stay_key)));
   if (stay != nullptr) (*stay)["discharge_id"] = id;
-  c.rows.Put(key, std::move(discharge));
+  c.rows.Put(std::move(key), std::move(discharge));
   return Status::Ok();
 }
 
@@ -461,7 +451,7 @@ Status FollowupCompleted(const Ctx& c) {
 // --- Unscheduled care.
 
 Result<json*> SnpStats(const Ctx& c) {
-  return EditOrCreate(c.rows, Key({rows::kSnpStats, c.cpts}), [] {
+  return c.rows.EditOrCreate(Key({rows::kSnpStats, c.cpts}), [] {
     return json{{"received", 0}, {"given", 0}, {"given_within_48h", 0}, {"redirected", 0}};
   });
 }
@@ -521,13 +511,13 @@ Status SnpClosed(const Ctx& c, const char* status) {
 // --- Prevention.
 
 Status CampaignLaunched(const Ctx& c) {
-  const std::string key = Key({rows::kCampaign, c.cpts, Str(c.data, "campaign_id")});
+  std::string key = Key({rows::kCampaign, c.cpts, Str(c.data, "campaign_id")});
   json campaign = std::move(c.data);
   for (json& site : campaign["sites"]) site["participations"] = 0;
   campaign["participations"] = 0;
   campaign["status"] = "open";
   campaign["launched_at"] = c.event.time;
-  c.rows.Put(key, std::move(campaign));
+  c.rows.Put(std::move(key), std::move(campaign));
   return Status::Ok();
 }
 
@@ -541,10 +531,10 @@ Status ParticipationRecorded(const Ctx& c) {
     if (Str(site, "site_id") == site_id) Add(site, "participations", 1);
   }
   const std::string day = ParisDate(TimeMs(Str(c.data, "participated_at")));
-  const std::string key = Key({rows::kCampaignDay, c.cpts, id, day, site_id});
-  CPTS_ASSIGN_ROW(count, EditOrCreate(c.rows, key, [&] {
-                    return json{{"day", day}, {"site_id", site_id}, {"participations", 0}};
-                  }));
+  std::string key = Key({rows::kCampaignDay, c.cpts, id, day, site_id});
+  CPTS_ASSIGN_ROW(count, c.rows.EditOrCreate(std::move(key), [&] {
+    return json{{"day", day}, {"site_id", site_id}, {"participations", 0}};
+  }));
   Add(*count, "participations", 1);
   return Status::Ok();
 }
@@ -561,10 +551,9 @@ Status CampaignClosed(const Ctx& c) {
 // --- Commands refused.
 
 Status CommandRejected(const Ctx& c) {
-  CPTS_ASSIGN_ROW(row, EditOrCreate(c.rows, Key({rows::kRejections, c.cpts}), [] {
-                    return json{{"total", 0}, {"by_code", json::object()},
-                                {"by_command_type", json::object()}};
-                  }));
+  CPTS_ASSIGN_ROW(row, c.rows.EditOrCreate(Key({rows::kRejections, c.cpts}), [] {
+    return json{{"total", 0}, {"by_code", json::object()}, {"by_command_type", json::object()}};
+  }));
   Add(*row, "total", 1);
   Add((*row)["by_code"], Str(c.data, "code"), 1);
   Add((*row)["by_command_type"], Str(c.data, "command_type"), 1);

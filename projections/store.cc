@@ -233,9 +233,10 @@ RowBatch::RowBatch(ProjectionStore* store)
 
 RowBatch::~RowBatch() = default;
 
-Result<RowBatch::Entry*> RowBatch::Load(const std::string& key) {
-  auto [it, inserted] = cache_.try_emplace(key);
+Result<RowBatch::Entry*> RowBatch::Load(std::string key_to_move) {
+  auto [it, inserted] = cache_.try_emplace(std::move(key_to_move));
   if (inserted) {
+    const std::string& key = it->first;
     std::string bytes;
     const rocksdb::Status s = store_->db_->Get(rocksdb::ReadOptions(), key, &bytes);
     if (s.ok()) {
@@ -261,23 +262,23 @@ void RowBatch::MarkChanged(Entry& entry) {
   }
 }
 
-Result<const json*> RowBatch::Read(const std::string& key) {
-  Result<Entry*> entry = Load(key);
+Result<const json*> RowBatch::Read(std::string key) {
+  Result<Entry*> entry = Load(std::move(key));
   if (!entry.ok()) return entry.status();
   Cached& c = (*entry)->second;
   return c.present ? &c.value : nullptr;
 }
 
-Result<json*> RowBatch::Edit(const std::string& key) {
-  Result<Entry*> entry = Load(key);
+Result<json*> RowBatch::Edit(std::string key) {
+  Result<Entry*> entry = Load(std::move(key));
   if (!entry.ok()) return entry.status();
   if (!(*entry)->second.present) return static_cast<json*>(nullptr);
   MarkChanged(**entry);
   return &(*entry)->second.value;
 }
 
-void RowBatch::Put(const std::string& key, json value) {
-  Entry& entry = *cache_.try_emplace(key).first;
+void RowBatch::Put(std::string key, json value) {
+  Entry& entry = *cache_.try_emplace(std::move(key)).first;
   entry.second.value = std::move(value);
   entry.second.present = true;
   MarkChanged(entry);
@@ -287,8 +288,8 @@ void RowBatch::PutUncached(std::string key, std::string encoded_row) {
   uncached_.emplace_back(std::move(key), std::move(encoded_row));
 }
 
-void RowBatch::Erase(const std::string& key) {
-  Entry& entry = *cache_.try_emplace(key).first;
+void RowBatch::Erase(std::string key) {
+  Entry& entry = *cache_.try_emplace(std::move(key)).first;
   entry.second.value = nullptr;
   entry.second.present = false;
   MarkChanged(entry);

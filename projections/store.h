@@ -66,17 +66,23 @@ class RowBatch {
   explicit RowBatch(ProjectionStore* store);
   ~RowBatch();
 
+  // Keys are taken by value: a key not cached yet moves into the cache rather than being copied.
   // The row, or nullptr when there is none. The pointer stays valid until the next Commit.
-  Result<const ::cpts::Json*> Read(const std::string& key);
+  Result<const ::cpts::Json*> Read(std::string key);
   // The row to change in place (marked as changed), or nullptr when there is none.
-  Result<::cpts::Json*> Edit(const std::string& key);
+  Result<::cpts::Json*> Edit(std::string key);
+  // The row to change in place, created as make_initial() when there is none. A function, not
+  // a value: the row is there for nearly every call (a CPTS's counters), and building an unused
+  // initial value cost more than the edit.
+  template <typename MakeInitial>
+  Result<::cpts::Json*> EditOrCreate(std::string key, MakeInitial make_initial);
   // Replaces (or creates) the row.
-  void Put(const std::string& key, ::cpts::Json value);
+  void Put(std::string key, ::cpts::Json value);
   // Writes a row that this batch never reads back (a command's outcome), already encoded
   // (RowWriter), kept out of the cache, where one such row per event would push out the hot
   // rows. A Put of the same key in this batch wins over it.
   void PutUncached(std::string key, std::string encoded_row);
-  void Erase(const std::string& key);
+  void Erase(std::string key);
 
   // Writes the changed rows and `positions` (merged into the stored ones) in one WriteBatch.
   Status Commit(const Positions& positions);
@@ -95,7 +101,7 @@ class RowBatch {
     bool changed = false;
   };
   using Entry = std::pair<const std::string, Cached>;
-  Result<Entry*> Load(const std::string& key);
+  Result<Entry*> Load(std::string key);
   Status Write(const Positions& positions, bool drop);
   void MarkChanged(Entry& entry);
 
@@ -109,6 +115,19 @@ class RowBatch {
   // tens of MB each time, in fresh pages: the page faults and copies were 3% of a rebuild.
   std::unique_ptr<rocksdb::WriteBatch> batch_;
 };
+
+template <typename MakeInitial>
+Result<::cpts::Json*> RowBatch::EditOrCreate(std::string key, MakeInitial make_initial) {
+  Result<Entry*> entry = Load(std::move(key));
+  if (!entry.ok()) return entry.status();
+  Cached& row = (*entry)->second;
+  if (!row.present) {
+    row.value = make_initial();
+    row.present = true;
+  }
+  MarkChanged(**entry);
+  return &row.value;
+}
 
 // A consistent view of the store for queries: every read sees the same moment.
 class StoreSnapshot {
