@@ -228,14 +228,73 @@ Result<json> DecodeRow(std::string_view bytes, std::string_view key) {
 
 // --- RowBatch.
 
+// A Bloom filter in layers of 8 Mbit (1 MiB), each taking 600,000 keys (14 bits a key, 1 in
+// 1,000 false positives); a new layer starts when the last is full, so it never degrades. Each
+// key sets 7 bits in one 64-byte block: one cache miss a lookup. A false positive costs a read
+// from RocksDB, as without the filter.
+class RowBatch::WrittenKeys {
+ public:
+  void Add(std::string_view key) {
+    if (layers_.empty() || in_last_layer_ == kKeysPerLayer) {
+      layers_.emplace_back(kBlocks * kWordsPerBlock, 0);
+      in_last_layer_ = 0;
+    }
+    const uint64_t hash = std::hash<std::string_view>()(key);
+    uint64_t* block = Block(layers_.back(), hash);
+    for (int i = 0; i < kProbes; ++i) {
+      const uint32_t bit = Bit(hash, i);
+      block[bit / 64] |= uint64_t{1} << (bit % 64);
+    }
+    ++in_last_layer_;
+  }
+
+  bool MayContain(std::string_view key) const {
+    const uint64_t hash = std::hash<std::string_view>()(key);
+    for (const std::vector<uint64_t>& layer : layers_) {
+      const uint64_t* block = Block(layer, hash);
+      bool all = true;
+      for (int i = 0; i < kProbes && all; ++i) {
+        const uint32_t bit = Bit(hash, i);
+        all = (block[bit / 64] >> (bit % 64)) & 1;
+      }
+      if (all) return true;
+    }
+    return false;
+  }
+
+ private:
+  static constexpr size_t kBlocks = (8 << 20) / 512;  // 512 bits a block
+  static constexpr size_t kWordsPerBlock = 8;
+  static constexpr size_t kKeysPerLayer = 600'000;
+  static constexpr int kProbes = 7;
+
+  static uint64_t* Block(std::vector<uint64_t>& layer, uint64_t hash) {
+    return layer.data() + (hash % kBlocks) * kWordsPerBlock;
+  }
+  static const uint64_t* Block(const std::vector<uint64_t>& layer, uint64_t hash) {
+    return layer.data() + (hash % kBlocks) * kWordsPerBlock;
+  }
+  // The i-th bit of 512 within the block, from the hash's upper half (double hashing).
+  static uint32_t Bit(uint64_t hash, int i) {
+    const auto h1 = static_cast<uint32_t>(hash >> 32);
+    const auto h2 = static_cast<uint32_t>(hash >> 23) | 1;
+    return (h1 + static_cast<uint32_t>(i) * h2) % 512;
+  }
+
+  std::vector<std::vector<uint64_t>> layers_;
+  size_t in_last_layer_ = 0;
+};
+
 RowBatch::RowBatch(ProjectionStore* store)
-    : store_(store), batch_(std::make_unique<rocksdb::WriteBatch>()) {}
+    : store_(store),
+      written_(store->options_.bulk_load ? std::make_unique<WrittenKeys>() : nullptr),
+      batch_(std::make_unique<rocksdb::WriteBatch>()) {}
 
 RowBatch::~RowBatch() = default;
 
 Result<RowBatch::Entry*> RowBatch::Load(std::string key_to_move) {
   auto [it, inserted] = cache_.try_emplace(std::move(key_to_move));
-  if (inserted) {
+  if (inserted && (written_ == nullptr || written_->MayContain(it->first))) {
     const std::string& key = it->first;
     std::string bytes;
     const rocksdb::Status s = store_->db_->Get(rocksdb::ReadOptions(), key, &bytes);
@@ -320,6 +379,7 @@ Status RowBatch::Write(const Positions& positions, bool drop) {
       bytes.clear();
       AppendRow(bytes, c.value);
       batch.Put(key, bytes);
+      if (written_ != nullptr) written_->Add(key);
       if (drop) c.value = nullptr;
     } else {
       batch.Delete(key);
@@ -396,6 +456,11 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const StoreOption
       !std::filesystem::exists(std::filesystem::path(options.directory) / "CURRENT")) {
     return Status::NotFound("there are no read models in " + options.directory +
                             ": build them first (cpts project, or cpts replay)");
+  }
+  if (options.bulk_load &&
+      std::filesystem::exists(std::filesystem::path(options.directory) / "CURRENT")) {
+    return Status::AlreadyExists("read models are built into a new directory; " +
+                                 options.directory + " holds some already");
   }
   std::error_code ec;
   std::filesystem::create_directories(options.directory, ec);

@@ -49,7 +49,8 @@ struct StoreOptions {
   // an error rather than a new, empty store.
   bool create_if_missing = true;
   // Default: false. On for a build into a fresh directory: no write-ahead log, one flush at the
-  // end (Close). A build that stops half-way is thrown away, never resumed.
+  // end (Close). A build that stops half-way is thrown away, never resumed. The directory must
+  // hold no store yet: a RowBatch then takes a row it has not written for absent (WrittenKeys).
   bool bulk_load = false;
 };
 
@@ -105,7 +106,13 @@ class RowBatch {
   Status Write(const Positions& positions, bool drop);
   void MarkChanged(Entry& entry);
 
+  // Builds only (StoreOptions::bulk_load, which starts from an empty store): the keys this
+  // batch has written, as a Bloom filter. Most rows a build looks for are new (a discharge, a
+  // follow-up), and the filter answers "not there" without asking RocksDB.
+  class WrittenKeys;
+
   ProjectionStore* store_;
+  std::unique_ptr<WrittenKeys> written_;
   std::unordered_map<std::string, Cached> cache_;
   // The changed entries of cache_ and their keys (a node-based map: pointers survive
   // rehashing), so Commit needs no second lookup and sorts without going through the entries.
