@@ -273,7 +273,7 @@ Result<std::unique_ptr<Log>> EmbeddedLog::Open(const EmbeddedLogOptions& options
   records_options.write_buffer_size = 64 << 20;
   // Records are read in offset order, a partition at a time: 64 KiB blocks (RocksDB's default is
   // 4 KiB, for point reads) mean a sixteenth of the reads, checksums and block-cache entries per
-  // record, and compress a quarter smaller. A rebuild spent 5% of its CPU on those per-block costs.
+  // record, and compress a quarter smaller. A rebuild spent 4% of its CPU on those per-block costs.
   rocksdb::BlockBasedTableOptions records_table;
   records_table.block_size = 64 << 10;
   records_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(records_table));

@@ -180,7 +180,8 @@ class AttributeReader {
     e.subject.reset();
     e.sequence = Sequence();
     e.schemaversion = kSchemaVersion;
-    e.data = nullptr;
+    // e.data needs no clearing: reading "data" replaces it (an empty object is reused), and an
+    // event without it fails.
   }
 
   MemberSlot SlotFor(std::string_view key) {

@@ -229,12 +229,15 @@ Result<json> DecodeRow(std::string_view bytes, std::string_view key) {
 // --- RowBatch.
 
 // A Bloom filter in layers of 8 Mbit (1 MiB), each taking 600,000 keys (14 bits a key, 1 in
-// 1,000 false positives); a new layer starts when the last is full, so it never degrades. Each
-// key sets 7 bits in one 64-byte block: one cache miss a lookup. A false positive costs a read
-// from RocksDB, as without the filter.
+// 1,000 false positives); a new layer starts when the last is full, so a layer's rate of false
+// positives stays that low (a lookup probes each layer: a 1,000,000-event build has two per
+// worker). Each key sets 7 bits in one 64-byte block of a layer: one cache miss a layer. A false
+// positive costs a read from RocksDB, as without the filter.
 class RowBatch::WrittenKeys {
  public:
+  // Adds a key not added yet (a row rewritten at each commit takes no more room).
   void Add(std::string_view key) {
+    if (MayContain(key)) return;
     if (layers_.empty() || in_last_layer_ == kKeysPerLayer) {
       layers_.emplace_back(kBlocks * kWordsPerBlock, 0);
       in_last_layer_ = 0;
@@ -452,17 +455,17 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const StoreOption
   if (options.directory.empty()) {
     return Status::InvalidArgument("the read models need a directory");
   }
-  if (!options.create_if_missing &&
-      !std::filesystem::exists(std::filesystem::path(options.directory) / "CURRENT")) {
+  std::error_code ec;
+  const bool holds_store =
+      std::filesystem::exists(std::filesystem::path(options.directory) / "CURRENT", ec);
+  if (!options.create_if_missing && !holds_store) {
     return Status::NotFound("there are no read models in " + options.directory +
                             ": build them first (cpts project, or cpts replay)");
   }
-  if (options.bulk_load &&
-      std::filesystem::exists(std::filesystem::path(options.directory) / "CURRENT")) {
+  if (options.bulk_load && holds_store) {
     return Status::AlreadyExists("read models are built into a new directory; " +
                                  options.directory + " holds some already");
   }
-  std::error_code ec;
   std::filesystem::create_directories(options.directory, ec);
   if (ec) {
     return Status::IoError("cannot create the read-model directory " + options.directory + ": " +

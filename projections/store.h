@@ -108,7 +108,8 @@ class RowBatch {
 
   // Builds only (StoreOptions::bulk_load, which starts from an empty store): the keys this
   // batch has written, as a Bloom filter. Most rows a build looks for are new (a discharge, a
-  // follow-up), and the filter answers "not there" without asking RocksDB.
+  // follow-up), and the filter answers "not there" without asking RocksDB. Sound because in a
+  // build each row is written by one RowBatch only: a worker's, for the partitions it owns.
   class WrittenKeys;
 
   ProjectionStore* store_;

@@ -67,11 +67,17 @@ TEST(Codec, RoundTripsAnEnvelopeWithoutSubject) {
 // whether it had a subject, was upcast or failed half-way.
 TEST(Codec, DecodeIntoAReusedEventGivesWhatAFreshDecodeGives) {
   std::vector<std::string> stored;
+  bool with_subject = true;
   for (const auto& spec : EventTypes()) {
     Envelope envelope = SampleEnvelope(spec.type, 5, Sha256Hex("previous"));
-    if (stored.size() % 2 == 1) envelope.subject.reset();
+    if (!with_subject) envelope.subject.reset();
+    with_subject = !with_subject;
     stored.push_back(Encode(envelope));
+    // Failures after the parse too: valid JSON, data of another type.
     stored.push_back(R"({"id":"not an event")");
+    Envelope wrong_data = envelope;
+    wrong_data.data = json{{"unexpected", 1}};
+    stored.push_back(Encode(wrong_data));
   }
   DecodedEvent reused;
   for (const std::string& bytes : stored) {
