@@ -269,9 +269,7 @@ std::optional<int> ProjectionCommands::RunParsed() {
   }
   Result<std::unique_ptr<pj::ProjectionStore>> store = OpenForReading(f.log);
   if (!store.ok()) return Fail("query", store.status());
-  int64_t clock = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
+  int64_t clock = pj::WallClockMs();
   if (*at) {
     clock = **at;
   } else if (Result<std::optional<json>> build = (*store)->GetMeta("build");

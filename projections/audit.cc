@@ -1018,9 +1018,7 @@ void ReportProgress(const std::function<void(uint64_t, uint64_t)>& progress,
 }
 
 std::string NowUtc() {
-  return FormatUtcMs(std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count());
+  return FormatUtcMs(WallClockMs());
 }
 
 }  // namespace

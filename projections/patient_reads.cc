@@ -4,6 +4,7 @@
 
 #include "events/envelope.h"
 #include "events/identity.h"
+#include "projections/clock.h"
 #include "projections/read_models.h"
 
 namespace cpts::projections {
@@ -40,11 +41,7 @@ PatientReads::PatientReads(const ProjectionStore& store, AccessLog& access, ::cp
                            std::function<int64_t()> now_ms)
     : store_(store), models_(store), access_(access), keys_(keys), now_ms_(std::move(now_ms)) {
   if (!now_ms_) {
-    now_ms_ = [] {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-          .count();
-    };
+    now_ms_ = WallClockMs;
   }
 }
 
