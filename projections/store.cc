@@ -474,7 +474,11 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const StoreOption
   rocksdb::Options db_options;
   db_options.create_if_missing = options.create_if_missing;
   db_options.max_background_jobs = 2;
-  db_options.compression = rocksdb::kLZ4Compression;
+  // LZ4 everywhere but level 0, the memtables' flushes: compaction soon rewrites those files
+  // into level 1, so compressing them was CPU spent twice (5% of a rebuild). A fresh build stays
+  // in level 0, about twice the size on disk, until the service's first compaction.
+  db_options.compression_per_level.assign(db_options.num_levels, rocksdb::kLZ4Compression);
+  db_options.compression_per_level[0] = rocksdb::kNoCompression;
   db_options.write_buffer_size = 64 << 20;
   // Whole-key bloom filters, in the memtable and in each file: most rows a projector reads are
   // not there yet (a new discharge, a new stay), and the filters answer that without a search.
