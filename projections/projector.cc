@@ -28,7 +28,7 @@ struct StreamHead {
 
 struct Projector::Worker {
   std::unordered_map<std::string, StreamHead> heads;  // the streams seen so far
-  std::vector<int32_t> partitions;
+  std::vector<int32_t> partitions;  // following the log: assigned at the start
   Positions next;                 // next offset to apply, per partition
   Positions target;               // where to stop (stop_at_end or until_positions)
   std::unordered_set<std::string> stopped_streams;  // until_time_ms reached
@@ -133,12 +133,7 @@ Status Projector::Run() {
 
   const int threads = std::max(1, std::min(options_.threads, partitions_));
   std::vector<Worker> workers(threads);
-  std::vector<uint64_t> load(threads, 0);
   uint64_t total = 0;
-  struct Share {
-    int32_t partition;
-    int64_t from, target;
-  };
   std::vector<Share> shares;
   for (int32_t p = 0; p < partitions_; ++p) {
     const auto s = stored->find(p);
@@ -156,33 +151,30 @@ Status Projector::Run() {
     shares.push_back({p, from, target});
     if (target != INT64_MAX && target > from) total += target - from;
   }
-  // A build knows how much each partition holds: the largest first, each to the least loaded
-  // worker, so both cores stay busy to the end (a CPTS's activity follows its population, so
-  // partitions differ by 10x). Following the log, sizes are unknown: round-robin.
+  {
+    std::lock_guard lock(mu_);
+    for (const Share& share : shares) positions_[share.partition] = share.from;
+  }
   if (options_.stop_at_end) {
+    // A build knows how much each partition holds: workers take them largest first, each the
+    // next one when done with one, so both cores stay busy to the end whatever slows one of
+    // them (a CPTS's activity follows its population: partitions differ by 10x).
     std::stable_sort(shares.begin(), shares.end(), [](const Share& a, const Share& b) {
       return a.target - a.from > b.target - b.from;
     });
-  }
-  for (const Share& share : shares) {
-    const size_t least = options_.stop_at_end
-                             ? std::min_element(load.begin(), load.end()) - load.begin()
-                             : static_cast<size_t>(share.partition % threads);
-    Worker& w = workers[least];
-    w.partitions.push_back(share.partition);
-    w.next[share.partition] = share.from;
-    w.target[share.partition] = share.target;
-    load[least] += share.target > share.from ? share.target - share.from : 0;
+    queue_ = shares;
+  } else {
+    // Following the log, sizes are unknown: partition p goes to worker p % threads.
+    for (const Share& share : shares) {
+      Worker& w = workers[static_cast<size_t>(share.partition % threads)];
+      w.partitions.push_back(share.partition);
+      w.next[share.partition] = share.from;
+      w.target[share.partition] = share.target;
+    }
   }
   Positions unrecorded;  // partitions never committed (empty so far): record them at 0
-  {
-    std::lock_guard lock(mu_);
-    for (const Worker& w : workers) {
-      for (const auto& [p, offset] : w.next) {
-        positions_[p] = offset;
-        if (!stored->contains(p)) unrecorded[p] = offset;
-      }
-    }
+  for (const Share& share : shares) {
+    if (!stored->contains(share.partition)) unrecorded[share.partition] = share.from;
   }
   if (!unrecorded.empty()) {
     RowBatch record(&store_);
@@ -216,16 +208,33 @@ Status Projector::Run() {
   return Status::Ok();
 }
 
+std::optional<Projector::Share> Projector::NextShare() {
+  const size_t i = queue_next_.fetch_add(1);
+  return i < queue_.size() ? std::optional<Share>(queue_[i]) : std::nullopt;
+}
+
 Status Projector::RunWorker(Worker& w) {
   Result<std::unique_ptr<log::LogReader>> reader = log_.OpenReader();
   if (!reader.ok()) return reader.status();
   size_t assigned = 0;
-  for (int32_t p : w.partitions) {
-    if (w.next[p] >= w.target[p]) continue;
-    CPTS_RETURN_IF_ERROR(
-        (*reader)->Assign({std::string(topics::kEvents), Partition(p)}, Offset(w.next[p])));
+  const auto assign = [&](int32_t p) -> Status {
+    if (w.next[p] >= w.target[p]) return Status::Ok();
     ++assigned;
-  }
+    return (*reader)->Assign({std::string(topics::kEvents), Partition(p)}, Offset(w.next[p]));
+  };
+  // A build's worker takes one partition of the queue at a time, the next when it is done.
+  const auto take_next = [&]() -> Status {
+    while (assigned == 0) {
+      const std::optional<Share> share = NextShare();
+      if (!share) return Status::Ok();
+      w.next[share->partition] = share->from;
+      w.target[share->partition] = share->target;
+      CPTS_RETURN_IF_ERROR(assign(share->partition));
+    }
+    return Status::Ok();
+  };
+  for (int32_t p : w.partitions) CPTS_RETURN_IF_ERROR(assign(p));
+  CPTS_RETURN_IF_ERROR(take_next());
   RowBatch rows(&store_);
   std::vector<AppliedEvent> applied;  // since the last commit, for on_commit
   Positions uncommitted;           // reached, not committed yet
@@ -304,6 +313,7 @@ Status Projector::RunWorker(Worker& w) {
         --assigned;
       }
     }
+    CPTS_RETURN_IF_ERROR(take_next());
     if (options_.commit_every_batch ||
         rows.cached_rows() + rows.uncached_rows() > options_.cache_rows || assigned == 0) {
       // Past its budget the cache is dropped; so it is after the last commit, as the worker

@@ -9,9 +9,10 @@
 // nothing. Records that cannot be applied (unreadable, a gap, another branch, a stream routed to
 // another partition) are counted, never applied.
 //
-// Partitions are spread over worker threads (a build balances them by size; following the log,
-// partition p goes to worker p % threads); a CPTS lives in one partition and every row is keyed
-// by its CPTS, so workers never share a row.
+// Partitions are spread over worker threads (in a build, each worker replays one partition at a
+// time and takes the largest left when done; following the log, partition p goes to worker
+// p % threads); a CPTS lives in one partition and every row is keyed by its CPTS, so workers
+// never share a row.
 //
 // As of a past moment (auditors, ARCHITECTURE.md decision 8): until_positions stops each
 // partition at an offset; until_time_ms stops each stream at its first event later than that
@@ -97,7 +98,14 @@ class Projector {
 
  private:
   struct Worker;
+  // A partition to replay and the offsets to replay it between.
+  struct Share {
+    int32_t partition;
+    int64_t from, target;
+  };
   Status RunWorker(Worker& worker);
+  // The next partition of a build's queue, largest first; nullopt when none is left.
+  std::optional<Share> NextShare();
   void Publish(const Positions& committed, const ProjectorStats& delta);
 
   log::Log& log_;
@@ -107,6 +115,9 @@ class Projector {
   int32_t partitions_ = 0;
 
   std::atomic<uint64_t> records_read_{0};  // for progress: builds commit rarely
+  // A build's partitions, largest first: each worker takes the next when it finishes one.
+  std::vector<Share> queue_;
+  std::atomic<size_t> queue_next_{0};
   mutable std::mutex mu_;
   Positions positions_;
   ProjectorStats stats_;
