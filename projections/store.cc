@@ -288,6 +288,46 @@ class RowBatch::WrittenKeys {
   size_t in_last_layer_ = 0;
 };
 
+std::pair<RowBatch::Entry*, bool> RowBatch::Cache::FindOrAdd(std::string key) {
+  if ((size_ + 1) * 2 > slots_.size()) Grow();  // before probing: see Forget
+  const size_t hash = std::hash<std::string_view>()(key);
+  size_t i = Home(hash);
+  for (; slots_[i].entry != nullptr; i = Next(i)) {
+    if (slots_[i].hash == hash && slots_[i].entry->first == key) return {slots_[i].entry, false};
+  }
+  Entry& entry = entries_.emplace_back(std::move(key), Cached());
+  slots_[i] = {hash, &entry};
+  ++size_;
+  return {&entry, true};
+}
+
+void RowBatch::Cache::Forget(const Entry* entry) {
+  // The entry just added took the first free slot of its probe run, and nothing was added
+  // since: no other entry probed past it, so emptying its slot strands none. It stays in the
+  // deque, unreachable, until Clear.
+  size_t i = Home(std::hash<std::string_view>()(entry->first));
+  while (slots_[i].entry != entry) i = Next(i);
+  slots_[i] = Slot();
+  --size_;
+}
+
+void RowBatch::Cache::Clear() {
+  entries_.clear();
+  std::fill(slots_.begin(), slots_.end(), Slot());
+  size_ = 0;
+}
+
+void RowBatch::Cache::Grow() {
+  std::vector<Slot> old(slots_.size() * 2);
+  old.swap(slots_);
+  for (const Slot& slot : old) {
+    if (slot.entry == nullptr) continue;
+    size_t i = Home(slot.hash);
+    while (slots_[i].entry != nullptr) i = Next(i);
+    slots_[i] = slot;
+  }
+}
+
 RowBatch::RowBatch(ProjectionStore* store)
     : store_(store),
       written_(store->options_.bulk_load ? std::make_unique<WrittenKeys>() : nullptr),
@@ -296,7 +336,7 @@ RowBatch::RowBatch(ProjectionStore* store)
 RowBatch::~RowBatch() = default;
 
 Result<RowBatch::Entry*> RowBatch::Load(std::string key_to_move) {
-  auto [it, inserted] = cache_.try_emplace(std::move(key_to_move));
+  auto [it, inserted] = cache_.FindOrAdd(std::move(key_to_move));
   if (inserted && (written_ == nullptr || written_->MayContain(it->first))) {
     const std::string& key = it->first;
     std::string bytes;
@@ -304,17 +344,17 @@ Result<RowBatch::Entry*> RowBatch::Load(std::string key_to_move) {
     if (s.ok()) {
       Result<json> row = DecodeRow(bytes, key);
       if (!row.ok()) {
-        cache_.erase(it);
+        cache_.Forget(it);
         return row.status();
       }
       it->second.value = std::move(*row);
       it->second.present = true;
     } else if (!s.IsNotFound()) {
-      cache_.erase(it);
+      cache_.Forget(it);
       return FromRocks(s, "cannot read the read models");
     }
   }
-  return &*it;
+  return it;
 }
 
 void RowBatch::MarkChanged(Entry& entry) {
@@ -340,7 +380,7 @@ Result<json*> RowBatch::Edit(std::string key) {
 }
 
 void RowBatch::Put(std::string key, json value) {
-  Entry& entry = *cache_.try_emplace(std::move(key)).first;
+  Entry& entry = *cache_.FindOrAdd(std::move(key)).first;
   entry.second.value = std::move(value);
   entry.second.present = true;
   MarkChanged(entry);
@@ -351,7 +391,7 @@ void RowBatch::PutUncached(std::string key, std::string encoded_row) {
 }
 
 void RowBatch::Erase(std::string key) {
-  Entry& entry = *cache_.try_emplace(std::move(key)).first;
+  Entry& entry = *cache_.FindOrAdd(std::move(key)).first;
   entry.second.value = nullptr;
   entry.second.present = false;
   MarkChanged(entry);
@@ -361,7 +401,7 @@ Status RowBatch::Commit(const Positions& positions) { return Write(positions, fa
 
 Status RowBatch::CommitAndDropCache(const Positions& positions) {
   CPTS_RETURN_IF_ERROR(Write(positions, true));
-  cache_.clear();
+  cache_.Clear();
   return Status::Ok();
 }
 
@@ -398,7 +438,7 @@ Status RowBatch::Write(const Positions& positions, bool drop) {
   changed_.clear();
   if (!s.ok()) {
     // The cache may now be ahead of the disk: start again from what the disk holds.
-    cache_.clear();
+    cache_.Clear();
     return FromRocks(s, "cannot write the read models");
   }
   return Status::Ok();

@@ -190,5 +190,49 @@ TEST(RowBatchTest, ABuildFindsEveryRowItWroteAndNoneItDidNot) {
   std::filesystem::remove_all(directory);
 }
 
+// A row that does not decode fails its read and is not cached: the next read fails again, and
+// the rows cached beside it stay found. Edited and not committed, each cached row must come
+// back with its edit: a row the cache lost would be read again from disk, without it.
+TEST(RowBatchTest, ARowThatDoesNotDecodeFailsAndLeavesTheCachedRowsAsTheyWere) {
+  const std::string directory = ::testing::TempDir() + "row_batch_corrupt_" +
+                                std::to_string(::getpid());
+  std::filesystem::remove_all(directory);
+  Result<std::unique_ptr<ProjectionStore>> store = ProjectionStore::Open({.directory = directory});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  constexpr int kRows = 4'000;  // the cache's index is then about half full: long probe runs
+  constexpr int kCorrupt = 200;
+  const auto key = [](int i) { return keys::Key({"discharge", "cpts-a", std::to_string(i)}); };
+  const auto corrupt = [](int i) { return keys::Key({"stay", "cpts-a", std::to_string(i)}); };
+  {
+    RowBatch writer(store->get());
+    for (int i = 0; i < kRows; ++i) writer.Put(key(i), json{{"n", i}});
+    for (int i = 0; i < kCorrupt; ++i) writer.PutUncached(corrupt(i), "\xc1");  // never MessagePack
+    ASSERT_TRUE(writer.Commit({}).ok());
+  }
+  RowBatch rows(store->get());
+  for (int i = 0; i < kRows; ++i) {
+    Result<json*> row = rows.Edit(key(i));
+    ASSERT_TRUE(row.ok()) << row.status().ToString();
+    ASSERT_NE(*row, nullptr);
+    (**row)["n"] = i + 1;
+  }
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < kCorrupt; ++i) {
+      Result<const json*> row = rows.Read(corrupt(i));
+      ASSERT_FALSE(row.ok()) << i;
+      EXPECT_EQ(row.status().code(), StatusCode::kCorruption);
+    }
+  }
+  EXPECT_EQ(rows.cached_rows(), static_cast<size_t>(kRows));
+  for (int i = 0; i < kRows; ++i) {
+    Result<const json*> row = rows.Read(key(i));
+    ASSERT_TRUE(row.ok()) << row.status().ToString();
+    ASSERT_NE(*row, nullptr);
+    ASSERT_EQ(**row, (json{{"n", i + 1}})) << i;
+  }
+  ASSERT_TRUE((*store)->Close().ok());
+  std::filesystem::remove_all(directory);
+}
+
 }  // namespace
 }  // namespace cpts::projections
