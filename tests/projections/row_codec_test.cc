@@ -2,7 +2,7 @@
 // stored row depend on them), and DecodeRow reads them back to the same value.
 
 #include <gtest/gtest.h>
-
+#include <openssl/sha.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "events/json.h"
+#include "projections/read_models.h"
 #include "projections/store.h"
 
 namespace cpts::projections {
@@ -230,6 +231,57 @@ TEST(RowBatchTest, ARowThatDoesNotDecodeFailsAndLeavesTheCachedRowsAsTheyWere) {
     ASSERT_NE(*row, nullptr);
     ASSERT_EQ(**row, (json{{"n", i + 1}})) << i;
   }
+  ASSERT_TRUE((*store)->Close().ok());
+  std::filesystem::remove_all(directory);
+}
+
+// The digest is SHA-256 over "<length>:<key><length>:<value>" for every row in key order, positions
+// (meta rows) and commands' outcomes left out. Computed here independently, over rows enough to
+// fill several of the buffers the digest hashes on its own thread.
+TEST(StoreDigestTest, IsTheSha256OfEveryReadModelRowInKeyOrder) {
+  const std::string directory = ::testing::TempDir() + "store_digest_" + std::to_string(::getpid());
+  std::filesystem::remove_all(directory);
+  Result<std::unique_ptr<ProjectionStore>> store = ProjectionStore::Open({.directory = directory});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  {
+    RowBatch rows(store->get());
+    for (int i = 0; i < 30'000; ++i) {
+      const std::string n = std::to_string(i);
+      rows.Put(keys::Key({i % 3 == 0 ? "discharge" : "stay", "cpts-" + std::to_string(i % 7), n}),
+               json{{"n", i}, {"text", std::string(100 + i % 50, 'a' + i % 26)}});
+      if (i % 10 == 0) rows.PutUncached(keys::Key({rows::kOutcome, "cpts-1", n}), EncodeRow(json(i)));
+    }
+    ASSERT_TRUE(rows.Commit({{0, 30'000}, {1, 12}}).ok());
+  }
+  std::string hashed_bytes;
+  const auto add = [&](std::string_view bytes) {
+    hashed_bytes += std::to_string(bytes.size()) + ":";
+    hashed_bytes += bytes;
+  };
+  const std::string meta = keys::Key({"meta"});
+  const std::string outcome = keys::Key({rows::kOutcome});
+  size_t hashed = 0;
+  std::unique_ptr<StoreSnapshot> snapshot = (*store)->Snapshot();
+  ASSERT_TRUE(snapshot->ScanKeys("", [&](std::string_view key, std::string_view value) {
+    if (key.starts_with(meta) || key.starts_with(outcome)) return true;
+    add(key);
+    add(value);
+    ++hashed;
+    return true;
+  }).ok());
+  EXPECT_EQ(hashed, 30'000u);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(hashed_bytes.data()), hashed_bytes.size(), digest);
+  std::string expected;
+  for (unsigned char byte : digest) {
+    char hex[3];
+    std::snprintf(hex, sizeof hex, "%02x", byte);
+    expected += hex;
+  }
+  Result<std::string> actual = (*store)->Digest();
+  ASSERT_TRUE(actual.ok()) << actual.status().ToString();
+  EXPECT_EQ(*actual, expected);
+  snapshot.reset();
   ASSERT_TRUE((*store)->Close().ok());
   std::filesystem::remove_all(directory);
 }
