@@ -163,6 +163,7 @@ Status Projector::Run() {
       return a.target - a.from > b.target - b.from;
     });
     queue_ = shares;
+    queue_next_ = 0;
   } else {
     // Following the log, sizes are unknown: partition p goes to worker p % threads.
     for (const Share& share : shares) {
@@ -224,7 +225,7 @@ Status Projector::RunWorker(Worker& w) {
   };
   // A build's worker takes one partition of the queue at a time, the next when it is done.
   const auto take_next = [&]() -> Status {
-    while (assigned == 0) {
+    while (assigned == 0 && !stop_.load()) {
       const std::optional<Share> share = NextShare();
       if (!share) return Status::Ok();
       w.next[share->partition] = share->from;

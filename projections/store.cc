@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cassert>
 #include <charconv>
 #include <condition_variable>
 #include <cstdio>
@@ -308,11 +309,12 @@ std::pair<RowBatch::Entry*, bool> RowBatch::Cache::FindOrAdd(std::string key) {
 
 void RowBatch::Cache::Forget(const Entry* entry) {
   // The entry just added took the first free slot of its probe run, and nothing was added
-  // since: no other entry probed past it, so emptying its slot strands none. It stays in the
-  // deque, unreachable, until Clear.
+  // since: no other entry probed past it, so emptying its slot strands none.
+  assert(entry == &entries_.back());
   size_t i = Home(std::hash<std::string_view>()(entry->first));
   while (slots_[i].entry != entry) i = Next(i);
   slots_[i] = Slot();
+  entries_.pop_back();
   --size_;
 }
 
@@ -519,9 +521,10 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const StoreOption
   rocksdb::Options db_options;
   db_options.create_if_missing = options.create_if_missing;
   db_options.max_background_jobs = 2;
-  // LZ4 everywhere but level 0, the memtables' flushes: compaction soon rewrites those files
-  // into level 1, so compressing them was CPU spent twice (5% of a rebuild). A fresh build stays
-  // in level 0, about twice the size on disk, until the service's first compaction.
+  // LZ4 everywhere but level 0, the memtables' flushes: compaction rewrites those files into
+  // level 1 once four pile up, so compressing them was CPU spent twice (5% of a rebuild). A
+  // build of up to three flushes stays in level 0, twice the size on disk, until the service
+  // has flushed enough to compact (docs/projections.md).
   db_options.compression_per_level.assign(db_options.num_levels, rocksdb::kLZ4Compression);
   db_options.compression_per_level[0] = rocksdb::kNoCompression;
   db_options.write_buffer_size = 64 << 20;
@@ -605,7 +608,9 @@ namespace {
 class PipelinedSha256 {
  public:
   PipelinedSha256() : context_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) {
-    ok_ = context_ != nullptr && EVP_DigestInit_ex(context_.get(), EVP_sha256(), nullptr) == 1;
+    started_ =
+        context_ != nullptr && EVP_DigestInit_ex(context_.get(), EVP_sha256(), nullptr) == 1;
+    ok_ = started_;
     thread_ = std::thread([this] { Run(); });
   }
   ~PipelinedSha256() {
@@ -626,6 +631,9 @@ class PipelinedSha256 {
     }
     return empty;
   }
+
+  // False when OpenSSL could not start a digest.
+  bool started() const { return started_; }
 
   // The digest in lowercase hex, once every buffer is hashed; nullopt if OpenSSL failed.
   std::optional<std::string> Finish() {
@@ -667,6 +675,7 @@ class PipelinedSha256 {
   }
 
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context_;
+  bool started_ = false;
   bool ok_ = false;  // written by the hashing thread only, once started; read after join
   std::mutex mu_;
   std::condition_variable work_, space_;
@@ -680,6 +689,7 @@ class PipelinedSha256 {
 
 Result<std::string> ProjectionStore::Digest() const {
   PipelinedSha256 sha256;
+  if (!sha256.started()) return Status::Internal("cannot start a SHA-256 digest (OpenSSL)");
   // Each key and value as "<length>:<bytes>", gathered in 1 MiB buffers.
   constexpr size_t kBuffer = 1 << 20;
   std::string pending;
