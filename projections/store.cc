@@ -243,12 +243,12 @@ class RowBatch::WrittenKeys {
  public:
   // Adds a key not added yet (a row rewritten at each commit takes no more room).
   void Add(std::string_view key) {
-    if (MayContain(key)) return;
+    const uint64_t hash = std::hash<std::string_view>()(key);
+    if (MayContainHash(hash)) return;
     if (layers_.empty() || in_last_layer_ == kKeysPerLayer) {
       layers_.emplace_back(kBlocks * kWordsPerBlock, 0);
       in_last_layer_ = 0;
     }
-    const uint64_t hash = std::hash<std::string_view>()(key);
     uint64_t* block = Block(layers_.back(), hash);
     for (int i = 0; i < kProbes; ++i) {
       const uint32_t bit = Bit(hash, i);
@@ -258,7 +258,11 @@ class RowBatch::WrittenKeys {
   }
 
   bool MayContain(std::string_view key) const {
-    const uint64_t hash = std::hash<std::string_view>()(key);
+    return MayContainHash(std::hash<std::string_view>()(key));
+  }
+
+ private:
+  bool MayContainHash(uint64_t hash) const {
     for (const std::vector<uint64_t>& layer : layers_) {
       const uint64_t* block = Block(layer, hash);
       bool all = true;
@@ -271,7 +275,6 @@ class RowBatch::WrittenKeys {
     return false;
   }
 
- private:
   static constexpr size_t kBlocks = (8 << 20) / 512;  // 512 bits a block
   static constexpr size_t kWordsPerBlock = 8;
   static constexpr size_t kKeysPerLayer = 600'000;
